@@ -1,0 +1,1 @@
+"""Desktop attachment uploader for Supabase."""

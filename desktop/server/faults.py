@@ -1,0 +1,208 @@
+"""Fault injection: rules that make matching requests fail, for tests and demos.
+
+A rule matches by method and a glob on the request path, for the next ``times`` matches (or for
+ever) and with a ``probability``. It can answer with its own status and body, add a delay, let the
+request through and replace or cut its response (``after``), or drop the connection part-way
+through the response body (``drop_after_bytes``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import logging
+import random
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["FaultBook", "FaultMiddleware", "FaultRule", "InjectedDrop", "RuleError"]
+
+log = logging.getLogger(__name__)
+
+_RULE_FIELDS = {
+    "method", "path", "times", "probability", "status", "body", "headers",
+    "delay_ms", "after", "drop_after_bytes",
+}  # fmt: skip
+
+
+class RuleError(ValueError):
+    """A fault rule is malformed; the message says which field and why."""
+
+
+class InjectedDrop(Exception):  # noqa: N818 - it is an event, not an error condition
+    """Raised inside the ASGI app to make the server drop the connection on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRule:
+    method: str = "*"
+    path: str = "*"
+    times: int | None = 1
+    probability: float = 1.0
+    status: int | None = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_ms: int = 0
+    after: bool = False
+    drop_after_bytes: int | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    matched: int = 0
+
+    @classmethod
+    def from_json(cls, raw: object) -> FaultRule:
+        if not isinstance(raw, dict):
+            raise RuleError("a fault rule must be a JSON object")
+        unknown = set(raw) - _RULE_FIELDS
+        if unknown:
+            raise RuleError(f"unknown fault rule field(s): {', '.join(sorted(unknown))}")
+        rule = cls(**raw)
+        rule._check()
+        return rule
+
+    def _check(self) -> None:
+        if not isinstance(self.method, str) or not isinstance(self.path, str):
+            raise RuleError("method and path must be strings")
+        if self.times is not None and (not isinstance(self.times, int) or self.times < 1):
+            raise RuleError("times must be a positive integer or null (for ever)")
+        if not isinstance(self.probability, int | float) or not 0 <= self.probability <= 1:
+            raise RuleError("probability must be between 0 and 1")
+        if self.status is not None and not (
+            isinstance(self.status, int) and 100 <= self.status <= 599
+        ):
+            raise RuleError("status must be an HTTP status code or null")
+        if not isinstance(self.delay_ms, int) or self.delay_ms < 0:
+            raise RuleError("delay_ms must be a non-negative integer")
+        if self.drop_after_bytes is not None and (
+            not isinstance(self.drop_after_bytes, int) or self.drop_after_bytes < 0
+        ):
+            raise RuleError("drop_after_bytes must be a non-negative integer or null")
+        if not isinstance(self.headers, dict):
+            raise RuleError("headers must be an object")
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method == "*" or self.method.upper() == method) and fnmatch.fnmatchcase(
+            path, self.path
+        )
+
+    def response_body(self) -> tuple[bytes, str]:
+        if self.body is None:
+            return b"", "text/plain;charset=UTF-8"
+        if isinstance(self.body, str):
+            return self.body.encode(), "text/plain;charset=UTF-8"
+        return json.dumps(self.body, separators=(",", ":")).encode(), "application/json; charset=utf-8"
+
+
+class FaultBook:
+    """The active rules; thread-safe because tests edit them from outside the server thread."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)
+
+    def add(self, rule: FaultRule) -> FaultRule:
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def remove(self, rule_id: str) -> bool:
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [rule for rule in self._rules if rule.id != rule_id]
+            return len(self._rules) != before
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The first rule that fires for this request, counting it against ``times``."""
+        with self._lock:
+            for index, rule in enumerate(self._rules):
+                if not rule.matches(method, path):
+                    continue
+                if self._random.random() >= rule.probability:
+                    continue
+                fired = replace(rule, matched=rule.matched + 1)
+                if rule.times is not None and fired.matched >= rule.times:
+                    del self._rules[index]
+                else:
+                    self._rules[index] = fired
+                return fired
+        return None
+
+
+class FaultMiddleware:
+    """ASGI middleware applying the book's rules; ``/admin/`` routes are never faulted."""
+
+    def __init__(self, app: ASGIApp, book_of: Any) -> None:
+        self._app = app
+        self._book_of = book_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/admin/"):
+            await self._app(scope, receive, send)
+            return
+        book: FaultBook = self._book_of()
+        rule = book.take(scope["method"], scope["path"])
+        if rule is None:
+            await self._app(scope, receive, send)
+            return
+        log.info("fault %s fired on %s %s", rule.id, scope["method"], scope["path"])
+        if rule.delay_ms:
+            await asyncio.sleep(rule.delay_ms / 1000)
+        if rule.status is None:
+            await self._app(scope, receive, _cutting(send, rule.drop_after_bytes))
+            return
+        if rule.after:
+            await self._app(scope, receive, _discard)
+        await _send_fault(rule, _cutting(send, rule.drop_after_bytes))
+
+
+async def _discard(message: Message) -> None:
+    return None
+
+
+def _cutting(send: Send, limit: int | None) -> Send:
+    if limit is None:
+        return send
+    sent = 0
+
+    async def cut(message: Message) -> None:
+        nonlocal sent
+        if message["type"] == "http.response.body":
+            body: bytes = message.get("body", b"")
+            if sent + len(body) >= limit:
+                await send({"type": "http.response.body", "body": body[: limit - sent], "more_body": True})
+                raise InjectedDrop
+            sent += len(body)
+        await send(message)
+
+    return cut
+
+
+async def _send_fault(rule: FaultRule, send: Send) -> None:
+    body, content_type = rule.response_body()
+    headers = {"content-type": content_type, "content-length": str(len(body))}
+    headers |= {name.lower(): value for name, value in rule.headers.items()}
+    assert rule.status is not None
+    await send(
+        {
+            "type": "http.response.start",
+            "status": rule.status,
+            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

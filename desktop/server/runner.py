@@ -1,0 +1,115 @@
+"""Running the server: in a background thread (tests, the app) or in the foreground (CLI)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+
+import uvicorn
+
+from desktop.server.app import create_app
+from desktop.server.context import ServerConfig, ServerContext
+from desktop.server.faults import FaultRule, InjectedDrop
+from desktop.server.tokens import ApiKeys
+
+__all__ = ["EmbeddedServer", "ServerNotReady"]
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 10.0
+
+
+class ServerNotReady(RuntimeError):
+    """The server did not start accepting requests before its deadline."""
+
+
+class _HideInjectedDrops(logging.Filter):
+    """Connections dropped by a fault rule are intended; uvicorn need not report them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedDrop))
+
+
+class EmbeddedServer:
+    """The embedded Supabase-compatible server on a loopback socket.
+
+    Use ``start()``/``stop()`` or ``with``; ``url`` and ``keys`` describe it once started.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Iterable[FaultRule] = (),
+        on_rotate: Callable[[ApiKeys], None] | None = None,
+    ) -> None:
+        self.context = ServerContext.open(config)
+        for rule in faults:
+            self.context.faults.add(rule)
+        self._socket = socket.create_server((host, port), reuse_port=False)
+        self._host, self._port = self._socket.getsockname()[:2]
+        logging.getLogger("uvicorn.error").addFilter(_HideInjectedDrops())
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self.context, on_rotate=on_rotate),
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=2,
+                server_header=False,
+            )
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def keys(self) -> ApiKeys:
+        return self.context.signer.api_keys()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (uvicorn handles SIGINT/SIGTERM)."""
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self.context.close()
+
+    def start(self, timeout_s: float = READY_TIMEOUT_S) -> EmbeddedServer:
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+            name="embedded-server",
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ServerNotReady(f"embedded server not ready after {timeout_s} s")
+            threading.Event().wait(0.005)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._socket.close()
+        self.context.close()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

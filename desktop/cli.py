@@ -38,14 +38,31 @@ def main(ctx: click.Context) -> None:
     help="Where the server keeps its SQLite database, objects and JWT secret.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="Port to bind; 0 picks a free one.")
-@click.option("--jwt-secret", envvar="ATTACHMENTS_JWT_SECRET", default=None,
-              help="HS256 secret (default: generated once and kept in DATA_DIR).")
-@click.option("--faults", "faults_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="JSON file with fault rules to apply from the start.")
-@click.option("--file-size-limit", type=click.IntRange(min=1), default=None,
-              help="Global object size limit in bytes.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port to bind; 0 picks a free one.",
+)
+@click.option(
+    "--jwt-secret",
+    envvar="ATTACHMENTS_JWT_SECRET",
+    default=None,
+    help="HS256 secret (default: generated once and kept in DATA_DIR).",
+)
+@click.option(
+    "--faults",
+    "faults_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="JSON file with fault rules to apply from the start.",
+)
+@click.option(
+    "--file-size-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Global object size limit in bytes.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -65,7 +82,9 @@ def serve(
     if faults_file is not None:
         try:
             raw = json.loads(faults_file.read_text(encoding="utf-8"))
-            rules = [FaultRule.from_json(item) for item in (raw if isinstance(raw, list) else [raw])]
+            rules = [
+                FaultRule.from_json(item) for item in (raw if isinstance(raw, list) else [raw])
+            ]
         except (ValueError, RuleError) as exc:
             raise click.BadParameter(str(exc), param_hint="--faults") from exc
 

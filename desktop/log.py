@@ -16,7 +16,12 @@ _SECRETS = [
     # JWTs (API keys, access tokens, signed-URL tokens)
     (re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*"), "[REDACTED-JWT]"),
     (re.compile(r"(token=)[^&\s\"']+"), r"\1[REDACTED]"),
-    (re.compile(r"((?:apikey|authorization)[\"']?\s*[:=]\s*[\"']?)(?:Bearer\s+)?[^\s\"',}]+", re.I), r"\1[REDACTED]"),
+    (
+        re.compile(
+            r"((?:apikey|authorization)[\"']?\s*[:=]\s*[\"']?)(?:Bearer\s+)?[^\s\"',}]+", re.I
+        ),
+        r"\1[REDACTED]",
+    ),
 ]
 
 

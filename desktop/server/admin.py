@@ -86,4 +86,3 @@ ROUTES: list[tuple[str, Any, list[str]]] = [
     ("/admin/v1/faults/{rule_id}", delete_fault, ["DELETE"]),
     ("/admin/v1/rotate-jwt-secret", rotate_jwt_secret, ["POST"]),
 ]
-

@@ -45,7 +45,11 @@ async def _route_not_found(request: Request, exc: Exception) -> Response:
     if path.startswith(STORAGE_PREFIX):
         path = path[len(STORAGE_PREFIX) :] or "/"
     return JSONResponse(
-        {"message": f"Route {request.method}:{path} not found", "error": "Not Found", "statusCode": 404},
+        {
+            "message": f"Route {request.method}:{path} not found",
+            "error": "Not Found",
+            "statusCode": 404,
+        },
         status_code=404,
     )
 
@@ -53,7 +57,12 @@ async def _route_not_found(request: Request, exc: Exception) -> Response:
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
-        {"statusCode": "500", "code": "InternalError", "error": "internal", "message": "Internal Server Error"},
+        {
+            "statusCode": "500",
+            "code": "InternalError",
+            "error": "internal",
+            "message": "Internal Server Error",
+        },
         status_code=500,
     )
 
@@ -63,12 +72,17 @@ def create_app(
 ) -> ASGIApp:
     """Build the server app over ``context``; ``on_rotate`` hears of new keys after a rotation."""
     storage_routes = _routes(
-        objects.ROUTES + signed_urls.ROUTES + objects.CATCH_ALL_ROUTES + buckets.ROUTES + resumable.ROUTES
+        objects.ROUTES
+        + signed_urls.ROUTES
+        + objects.CATCH_ALL_ROUTES
+        + buckets.ROUTES
+        + resumable.ROUTES
     )
     app = Starlette(
         routes=[Mount(STORAGE_PREFIX, routes=storage_routes), *_routes(admin.ROUTES)],
         exception_handlers={
             StorageApiError: _storage_error,
+            resumable.TusError: resumable.tus_error_response,
             HTTPException: _route_not_found,
             Exception: _internal_error,
         },

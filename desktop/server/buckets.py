@@ -24,7 +24,7 @@ from desktop.server.rules import is_valid_bucket_name, is_valid_mime_pattern, pa
 __all__ = ["ROUTES"]
 
 _SIZE_FORMAT_ERROR = (
-    "body/file_size_limit must be integer, body/file_size_limit must pass \"finite\" keyword"
+    'body/file_size_limit must be integer, body/file_size_limit must pass "finite" keyword'
     ' validation, body/file_size_limit must match pattern "^[0-9]+(?:\\.[0-9]+)?(?:[gG][bB]|'
     '[mM][bB]|[kK][bB]|[bB])$", body/file_size_limit must match a schema in anyOf'
 )
@@ -116,14 +116,20 @@ async def list_buckets(request: Request) -> Response:
     column = query.get("sortColumn", "name")
     order = query.get("sortOrder", "asc").lower()
     if column not in _SORT_COLUMNS or order not in {"asc", "desc"}:
-        raise StorageApiError.invalid_request("querystring/sortColumn must be equal to one of the allowed values")
+        raise StorageApiError.invalid_request(
+            "querystring/sortColumn must be equal to one of the allowed values"
+        )
     try:
         limit = int(query["limit"]) if "limit" in query else None
         offset = int(query.get("offset", "0"))
     except ValueError as exc:
         raise StorageApiError.invalid_request("querystring/limit must be integer") from exc
     buckets = context.catalog.list_buckets(
-        limit=limit, offset=offset, sort_column=column, sort_order=order, search=query.get("search", "")
+        limit=limit,
+        offset=offset,
+        sort_column=column,
+        sort_order=order,
+        search=query.get("search", ""),
     )
     return JSONResponse([bucket.as_json(with_type=True) for bucket in buckets])
 
@@ -143,7 +149,9 @@ async def empty_bucket(request: Request) -> Response:
     bucket = _managed_bucket(request)
     for stored in context.catalog.delete_all_objects(bucket.id):
         context.blobs.delete(stored.version)
-    return JSONResponse({"message": "Empty bucket has been queued. Completion may take up to an hour."})
+    return JSONResponse(
+        {"message": "Empty bucket has been queued. Completion may take up to an hour."}
+    )
 
 
 async def delete_bucket(request: Request) -> Response:

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -217,6 +217,10 @@ def _tus(row: sqlite3.Row) -> TusUpload:
     )
 
 
+def _placeholders(values: list[str]) -> str:
+    return ",".join("?" * len(values))
+
+
 def _like_prefix(prefix: str) -> str:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
@@ -297,12 +301,14 @@ class Catalog:
         return [_bucket(row) for row in rows]
 
     def update_bucket(self, bucket_id: str, changes: dict[str, Any]) -> bool:
-        columns = {
-            "public": lambda v: int(bool(v)),
-            "file_size_limit": lambda v: v,
-            "allowed_mime_types": lambda v: json.dumps(v) if v is not None else None,
+        encoders: dict[str, Callable[[Any], Any]] = {
+            "public": lambda value: int(bool(value)),
+            "file_size_limit": lambda value: value,
+            "allowed_mime_types": lambda value: json.dumps(value) if value is not None else None,
         }
-        sets = [(name, columns[name](value)) for name, value in changes.items() if name in columns]
+        sets = [
+            (name, encoders[name](value)) for name, value in changes.items() if name in encoders
+        ]
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE buckets SET "
@@ -338,7 +344,7 @@ class Catalog:
             for start in range(0, len(names), 500):
                 chunk = names[start : start + 500]
                 rows = self._conn.execute(
-                    f"SELECT * FROM objects WHERE bucket_id=? AND name IN ({','.join('?' * len(chunk))})",
+                    f"SELECT * FROM objects WHERE bucket_id=? AND name IN ({_placeholders(chunk)})",
                     [bucket_id, *chunk],
                 ).fetchall()
                 found.extend(_object(row) for row in rows)
@@ -419,7 +425,7 @@ class Catalog:
             for start in range(0, len(names), 500):
                 chunk = names[start : start + 500]
                 rows = db.execute(
-                    f"DELETE FROM objects WHERE bucket_id=? AND name IN ({','.join('?' * len(chunk))})"
+                    f"DELETE FROM objects WHERE bucket_id=? AND name IN ({_placeholders(chunk)})"
                     " RETURNING *",
                     [bucket_id, *chunk],
                 ).fetchall()
@@ -437,7 +443,8 @@ class Catalog:
         try:
             with self._tx() as db:
                 db.execute(
-                    "UPDATE objects SET bucket_id=?, name=?, updated_at=? WHERE bucket_id=? AND name=?",
+                    "UPDATE objects SET bucket_id=?, name=?, updated_at=?"
+                    " WHERE bucket_id=? AND name=?",
                     (new_bucket, new_name, iso_now(), bucket_id, name),
                 )
         except sqlite3.IntegrityError as exc:

@@ -38,10 +38,7 @@ class ServerContext:
     def open(cls, config: ServerConfig) -> ServerContext:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         secret_path = config.data_dir / "jwt_secret"
-        if config.jwt_secret:
-            secret = config.jwt_secret
-        else:
-            secret = load_or_create_secret(secret_path)
+        secret = config.jwt_secret or load_or_create_secret(secret_path)
         return cls(
             config=config,
             signer=TokenSigner(secret),

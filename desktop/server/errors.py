@@ -56,7 +56,9 @@ class StorageApiError(Exception):
 
     @classmethod
     def rls_denied(cls) -> StorageApiError:
-        return cls(403, "AccessDenied", "Unauthorized", "new row violates row-level security policy")
+        return cls(
+            403, "AccessDenied", "Unauthorized", "new row violates row-level security policy"
+        )
 
     @classmethod
     def access_denied(cls, message: str) -> StorageApiError:
@@ -73,7 +75,10 @@ class StorageApiError(Exception):
     @classmethod
     def entity_too_large(cls) -> StorageApiError:
         return cls(
-            413, "EntityTooLarge", "Payload too large", "The object exceeded the maximum allowed size"
+            413,
+            "EntityTooLarge",
+            "Payload too large",
+            "The object exceeded the maximum allowed size",
         )
 
     @classmethod
@@ -93,7 +98,10 @@ class StorageApiError(Exception):
     @classmethod
     def bucket_not_empty(cls) -> StorageApiError:
         return cls(
-            409, "ResourceNotEmpty", "ResourceNotEmpty", "The bucket you tried to delete is not empty"
+            409,
+            "ResourceNotEmpty",
+            "ResourceNotEmpty",
+            "The bucket you tried to delete is not empty",
         )
 
     @classmethod

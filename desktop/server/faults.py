@@ -97,7 +97,9 @@ class FaultRule:
             return b"", "text/plain;charset=UTF-8"
         if isinstance(self.body, str):
             return self.body.encode(), "text/plain;charset=UTF-8"
-        return json.dumps(self.body, separators=(",", ":")).encode(), "application/json; charset=utf-8"
+        return json.dumps(
+            self.body, separators=(",", ":")
+        ).encode(), "application/json; charset=utf-8"
 
 
 class FaultBook:
@@ -185,7 +187,9 @@ def _cutting(send: Send, limit: int | None) -> Send:
         if message["type"] == "http.response.body":
             body: bytes = message.get("body", b"")
             if sent + len(body) >= limit:
-                await send({"type": "http.response.body", "body": body[: limit - sent], "more_body": True})
+                await send(
+                    {"type": "http.response.body", "body": body[: limit - sent], "more_body": True}
+                )
                 raise InjectedDrop
             sent += len(body)
         await send(message)

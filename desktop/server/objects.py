@@ -301,7 +301,10 @@ async def list_v1(request: Request) -> Response:
         items = [(name, None) for name in sorted(folders)] + files
     page = items[offset : offset + min(limit, 1500)]
     return JSONResponse(
-        [_folder_item(name) if stored is None else stored.as_list_item(name) for name, stored in page]
+        [
+            _folder_item(name) if stored is None else stored.as_list_item(name)
+            for name, stored in page
+        ]
     )
 
 
@@ -322,7 +325,11 @@ async def list_v2(request: Request) -> Response:
     principal = require_principal(request)
     body = await json_body(request)
     prefix = body.get("prefix") or ""
-    limit = min(int_field(body, "limit", minimum=1), LIST_V2_MAX_LIMIT) if "limit" in body else LIST_V2_MAX_LIMIT
+    limit = (
+        min(int_field(body, "limit", minimum=1), LIST_V2_MAX_LIMIT)
+        if "limit" in body
+        else LIST_V2_MAX_LIMIT
+    )
     _sort_by(body, {"name", "updated_at", "created_at"})
     with_delimiter = bool(body.get("with_delimiter"))
     after = _decode_cursor(body["cursor"]) if body.get("cursor") else None
@@ -438,7 +445,9 @@ async def copy(request: Request) -> Response:
         raise StorageApiError.key_exists() from exc
     if replaced:
         context.blobs.delete(replaced)
-    return JSONResponse({"Key": f"{destination_bucket}/{destination}", "Id": copied.id} | copied.as_row())
+    return JSONResponse(
+        {"Key": f"{destination_bucket}/{destination}", "Id": copied.id} | copied.as_row()
+    )
 
 
 ROUTES: list[tuple[str, Any, list[str]]] = [

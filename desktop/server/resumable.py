@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from typing import Any
 
@@ -22,7 +23,7 @@ from desktop.server.responses import JSONResponse
 from desktop.server.rules import has_dot_segment, is_valid_key, mime_type_allowed
 from desktop.server.tokens import InvalidToken, Principal
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "TusError", "tus_error_response"]
 
 TUS_VERSION = "1.0.0"
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -57,11 +58,16 @@ def _headers(**extra: str) -> dict[str, str]:
     return headers
 
 
-def _text(status: int, text: str, *, head: bool = False) -> Response:
-    body = text.encode()
+async def tus_error_response(request: Request, exc: Exception) -> Response:
+    """TUS errors are plain text with their real status; HEAD gets the headers only."""
+    assert isinstance(exc, TusError)
+    body = exc.text.encode()
     headers = _headers(content_length=str(len(body)))
     return Response(
-        b"" if head else body, status, headers, media_type="text/plain;charset=UTF-8"
+        b"" if request.method == "HEAD" else body,
+        exc.status,
+        headers,
+        media_type="text/plain;charset=UTF-8",
     )
 
 
@@ -72,7 +78,12 @@ def _principal(request: Request) -> Principal | Response:
         return context_of(request).signer.principal(token)
     except InvalidToken as exc:
         return JSONResponse(
-            {"statusCode": "403", "code": "AccessDenied", "error": "Unauthorized", "message": str(exc)},
+            {
+                "statusCode": "403",
+                "code": "AccessDenied",
+                "error": "Unauthorized",
+                "message": str(exc),
+            },
             status_code=400,
         )
 
@@ -90,8 +101,22 @@ def _parse_metadata(header: str) -> dict[str, str]:
         try:
             metadata[key] = base64.b64decode(value).decode() if value else ""
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise TusError(400, "Upload-Metadata is invalid. It MUST consist of one or more comma-separated key-value pairs.\n") from exc
+            raise TusError(
+                400,
+                "Upload-Metadata is invalid. It MUST consist of one or more comma-separated"
+                " key-value pairs.\n",
+            ) from exc
     return metadata
+
+
+def _user_metadata(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError as exc:
+        raise TusError(400, "Invalid metadata") from exc
+    if not isinstance(value, dict):
+        raise TusError(400, "Invalid metadata")
+    return value
 
 
 def _cache_control(raw: str | None) -> str:
@@ -107,7 +132,9 @@ def _metadata_header(upload: TusUpload) -> str:
     if upload.content_type:
         pairs["contentType"] = upload.content_type
     pairs["cacheControl"] = upload.cache_control
-    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in pairs.items())
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in pairs.items()
+    )
 
 
 def _location(request: Request, upload_id: str) -> str:
@@ -185,66 +212,63 @@ async def create(request: Request) -> Response:
     principal = _principal(request)
     if isinstance(principal, Response):
         return principal
-    try:
-        _check_resumable(request)
-        raw_metadata = request.headers.get("upload-metadata")
-        if not raw_metadata:
-            raise TusError(400, "Metadata header is required")
-        length_header = request.headers.get("upload-length", "")
-        if not length_header.isdigit():
-            raise TusError(400, "Upload-Length or Upload-Defer-Length header required\n")
-        upload_length = int(length_header)
-        metadata = _parse_metadata(raw_metadata)
-        bucket_id = metadata.get("bucketName", "")
-        name = metadata.get("objectName", "")
-        bucket = context.catalog.get_bucket(bucket_id) if bucket_id else None
-        if bucket is None:
-            raise TusError(404, "Bucket not found")
-        if not is_valid_key(name):
-            raise TusError(400, f"Invalid key: {name}")
-        if has_dot_segment(name):
-            raise TusError(400, f"Invalid key: {bucket_id}/{name} contains dot path segment")
-        if upload_length > size_limit(bucket, context.config.global_file_size_limit):
-            raise TusError(413, "Maximum size exceeded\n")
-        content_type = metadata.get("contentType") or DEFAULT_MIME_TYPE
-        if not mime_type_allowed(content_type, bucket.allowed_mime_types):
-            raise TusError(415, f"mime type {content_type} is not supported")
-        if not can_write_objects(principal):
+    _check_resumable(request)
+    raw_metadata = request.headers.get("upload-metadata")
+    if not raw_metadata:
+        raise TusError(400, "Metadata header is required")
+    length_header = request.headers.get("upload-length", "")
+    if not length_header.isdigit():
+        raise TusError(400, "Upload-Length or Upload-Defer-Length header required\n")
+    upload_length = int(length_header)
+    metadata = _parse_metadata(raw_metadata)
+    bucket_id = metadata.get("bucketName", "")
+    name = metadata.get("objectName", "")
+    bucket = context.catalog.get_bucket(bucket_id) if bucket_id else None
+    if bucket is None:
+        raise TusError(404, "Bucket not found")
+    if not is_valid_key(name):
+        raise TusError(400, f"Invalid key: {name}")
+    if has_dot_segment(name):
+        raise TusError(400, f"Invalid key: {bucket_id}/{name} contains dot path segment")
+    if upload_length > size_limit(bucket, context.config.global_file_size_limit):
+        raise TusError(413, "Maximum size exceeded\n")
+    content_type = metadata.get("contentType") or DEFAULT_MIME_TYPE
+    if not mime_type_allowed(content_type, bucket.allowed_mime_types):
+        raise TusError(415, f"mime type {content_type} is not supported")
+    if not can_write_objects(principal):
+        raise TusError(403, "new row violates row-level security policy")
+    upsert = request.headers.get("x-upsert") == "true"
+    existing = context.catalog.get_object(bucket_id, name)
+    if existing is not None:
+        if not upsert:
+            raise TusError(409, "The resource already exists")
+        if not can_see_object(principal, existing):
             raise TusError(403, "new row violates row-level security policy")
-        upsert = request.headers.get("x-upsert") == "true"
-        existing = context.catalog.get_object(bucket_id, name)
-        if existing is not None:
-            if not upsert:
-                raise TusError(409, "The resource already exists")
-            if not can_see_object(principal, existing):
-                raise TusError(403, "new row violates row-level security policy")
-        user_metadata: dict[str, Any] = {}
-        version = str(uuid.uuid4())
-        upload = TusUpload(
-            id=_encode_id(bucket_id, name, version),
-            bucket_id=bucket_id,
-            name=name,
-            version=version,
-            owner=principal.sub or "",
-            upload_length=upload_length,
-            offset=0,
-            content_type=content_type,
-            cache_control=_cache_control(metadata.get("cacheControl")),
-            user_metadata=user_metadata,
-            upsert=upsert,
-            completed=False,
-        )
-        context.catalog.create_tus(upload)
-        context.blobs.tus_part(upload.id, create=True).close()
-        headers = _headers(location=_location(request, upload.id))
-        has_body = request.headers.get("content-type") == OFFSET_STREAM
-        if has_body or upload_length == 0:
-            upload = await _append(request, context, upload)
-            headers["upload-offset"] = str(upload.offset)
-            if upload.completed:
-                headers["tus-complete"] = "1"
-    except TusError as error:
-        return _text(error.status, error.text)
+    user_metadata = _user_metadata(metadata.get("metadata"))
+    version = str(uuid.uuid4())
+    upload = TusUpload(
+        id=_encode_id(bucket_id, name, version),
+        bucket_id=bucket_id,
+        name=name,
+        version=version,
+        owner=principal.sub or "",
+        upload_length=upload_length,
+        offset=0,
+        content_type=content_type,
+        cache_control=_cache_control(metadata.get("cacheControl")),
+        user_metadata=user_metadata,
+        upsert=upsert,
+        completed=False,
+    )
+    context.catalog.create_tus(upload)
+    context.blobs.tus_part(upload.id, create=True).close()
+    headers = _headers(location=_location(request, upload.id))
+    has_body = request.headers.get("content-type") == OFFSET_STREAM
+    if has_body or upload_length == 0:
+        upload = await _append(request, context, upload)
+        headers["upload-offset"] = str(upload.offset)
+        if upload.completed:
+            headers["tus-complete"] = "1"
     return Response(status_code=201, headers=headers, media_type="text/plain;charset=UTF-8")
 
 
@@ -260,21 +284,18 @@ async def patch(request: Request) -> Response:
     principal = _principal(request)
     if isinstance(principal, Response):
         return principal
-    try:
-        _check_resumable(request)
-        upload = _own_upload(request, principal)
-        content_type = request.headers.get("content-type")
-        if content_type is None:
-            raise TusError(403, "Content-Type header required\n")
-        if content_type != OFFSET_STREAM:
-            raise TusError(400, "Invalid content-type\n")
-        if request.headers.get("upload-offset") != str(upload.offset):
-            raise TusError(409, "Upload-Offset conflict\n")
-        if upload.completed:
-            raise TusError(400, "Upload is already complete\n")
-        upload = await _append(request, context, upload)
-    except TusError as error:
-        return _text(error.status, error.text)
+    _check_resumable(request)
+    upload = _own_upload(request, principal)
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        raise TusError(403, "Content-Type header required\n")
+    if content_type != OFFSET_STREAM:
+        raise TusError(400, "Invalid content-type\n")
+    if request.headers.get("upload-offset") != str(upload.offset):
+        raise TusError(409, "Upload-Offset conflict\n")
+    if upload.completed:
+        raise TusError(400, "Upload is already complete\n")
+    upload = await _append(request, context, upload)
     headers = _headers(upload_offset=str(upload.offset))
     if upload.completed:
         headers = _headers(tus_complete="1", upload_offset=str(upload.offset))
@@ -285,11 +306,8 @@ async def head(request: Request) -> Response:
     principal = _principal(request)
     if isinstance(principal, Response):
         return principal
-    try:
-        _check_resumable(request)
-        upload = _own_upload(request, principal)
-    except TusError as error:
-        return _text(error.status, error.text, head=True)
+    _check_resumable(request)
+    upload = _own_upload(request, principal)
     return Response(
         status_code=200,
         headers=_headers(
@@ -307,13 +325,10 @@ async def terminate(request: Request) -> Response:
     principal = _principal(request)
     if isinstance(principal, Response):
         return principal
-    try:
-        _check_resumable(request)
-        upload = _own_upload(request, principal)
-        if upload.completed:
-            raise TusError(400, "Cannot terminate an already completed upload\n")
-    except TusError as error:
-        return _text(error.status, error.text)
+    _check_resumable(request)
+    upload = _own_upload(request, principal)
+    if upload.completed:
+        raise TusError(400, "Cannot terminate an already completed upload\n")
     context.catalog.delete_tus(upload.id)
     context.blobs.drop_tus_part(upload.id)
     return Response(status_code=204, headers=_headers())
@@ -328,7 +343,9 @@ async def options(request: Request) -> Response:
             "access-control-allow-origin": "*",
             "access-control-expose-headers": _EXPOSED,
             "access-control-max-age": "86400",
-            "tus-extension": "creation,creation-with-upload,creation-defer-length,termination,expiration",
+            "tus-extension": (
+                "creation,creation-with-upload,creation-defer-length,termination,expiration"
+            ),
             "tus-max-size": str(context_of(request).config.global_file_size_limit),
             "tus-resumable": TUS_VERSION,
             "tus-version": TUS_VERSION,

@@ -29,11 +29,7 @@ def has_dot_segment(key: str) -> bool:
 
 
 def is_valid_bucket_name(name: str) -> bool:
-    return (
-        0 < len(name) <= 100
-        and name == name.strip()
-        and _BUCKET_RE.match(name) is not None
-    )
+    return 0 < len(name) <= 100 and name == name.strip() and _BUCKET_RE.match(name) is not None
 
 
 def parse_file_size(value: object) -> int | None:

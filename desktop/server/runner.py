@@ -85,7 +85,9 @@ class EmbeddedServer:
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> EmbeddedServer:
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
             name="embedded-server",
         )
         self._thread.start()

@@ -16,7 +16,6 @@ from desktop.server.access import (
     can_see_object,
     can_write_objects,
     context_of,
-    owner_of,
     require_principal,
 )
 from desktop.server.context import ServerContext
@@ -78,7 +77,11 @@ async def sign_many(request: Request) -> Response:
             continue
         token = _sign(context, {"url": f"{bucket_id}/{path}", "scope": "download"}, expires_in)
         results.append(
-            {"error": None, "path": path, "signedURL": f"/object/sign/{bucket_id}/{path}?token={token}"}
+            {
+                "error": None,
+                "path": path,
+                "signedURL": f"/object/sign/{bucket_id}/{path}?token={token}",
+            }
         )
     return JSONResponse(results)
 
@@ -96,7 +99,9 @@ def _verify_url_token(request: Request, *, scope: str) -> dict[str, Any]:
         raise StorageApiError.invalid_signature()
     token_scope = claims.get("scope")
     # Tokens from before scopes existed carry none; an unscoped one is a download token.
-    if token_scope != scope and not (scope == "download" and token_scope is None and "upsert" not in claims):
+    if token_scope != scope and not (
+        scope == "download" and token_scope is None and "upsert" not in claims
+    ):
         raise StorageApiError.invalid_signature(f"Token is not scoped for {scope}")
     return claims
 
@@ -126,7 +131,9 @@ async def sign_upload(request: Request) -> Response:
     if principal.sub:
         claims = {"owner": principal.sub} | claims
     token = _sign(context, claims, context.config.signed_upload_url_expiry_s)
-    return JSONResponse({"url": f"/object/upload/sign/{bucket_id}/{key}?token={token}", "token": token})
+    return JSONResponse(
+        {"url": f"/object/upload/sign/{bucket_id}/{key}?token={token}", "token": token}
+    )
 
 
 async def signed_upload(request: Request) -> Response:
@@ -153,4 +160,3 @@ ROUTES: list[tuple[str, Any, list[str]]] = [
     ("/object/upload/sign/{bucket}/{key:path}", sign_upload, ["POST"]),
     ("/object/upload/sign/{bucket}/{key:path}", signed_upload, ["PUT"]),
 ]
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import click
@@ -108,6 +107,4 @@ def serve(
     click.echo(f"        data dir: {data_dir}")
     show_keys(server.keys)
     click.echo("\nPress Ctrl+C to stop.", err=True)
-    if os.environ.get("ATTACHMENTS_SERVE_ONCE"):
-        return
     server.serve_forever()

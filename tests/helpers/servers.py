@@ -15,7 +15,7 @@ import jwt
 from desktop.server.context import ServerConfig
 from desktop.server.runner import EmbeddedServer
 
-TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from desktop.paths import embedded_server_dir
 __all__ = ["main"]
 
 DEFAULT_PORT = 54321  # the port `supabase start` uses for its API gateway
+MIN_SECRET_LENGTH = 32  # Supabase's own rule for JWT secrets
 
 
 @click.group(invoke_without_command=True)
@@ -76,6 +77,10 @@ def serve(
     from desktop.server.runner import EmbeddedServer
     from desktop.server.tokens import ApiKeys
 
+    if jwt_secret is not None and len(jwt_secret) < MIN_SECRET_LENGTH:
+        raise click.BadParameter(
+            f"must be at least {MIN_SECRET_LENGTH} characters", param_hint="--jwt-secret"
+        )
     configure_logging(logging.INFO)
     rules = []
     if faults_file is not None:

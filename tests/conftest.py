@@ -16,7 +16,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 __all__ = ["fail_on_warning_logs"]
 
-_KEEP_ENV = {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "QT_QPA_PLATFORM", "VIRTUAL_ENV", "PYTHONPATH"}
+_KEEP_ENV = {
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "QT_QPA_PLATFORM",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -165,36 +165,43 @@ class FaultMiddleware:
         log.info("fault %s fired on %s %s", rule.id, scope["method"], scope["path"])
         if rule.delay_ms:
             await asyncio.sleep(rule.delay_ms / 1000)
+        cutter = _Cutter(send, rule.drop_after_bytes)
         if rule.status is None:
-            await self._app(scope, receive, _cutting(send, rule.drop_after_bytes))
-            return
-        if rule.after:
-            await self._app(scope, receive, _discard)
-        await _send_fault(rule, _cutting(send, rule.drop_after_bytes))
+            await self._app(scope, receive, cutter)
+        else:
+            if rule.after:
+                await self._app(scope, receive, _discard)
+            await _send_fault(rule, cutter)
+        if cutter.has_cut:
+            # Raising after a partial body is the only way ASGI lets us drop the connection.
+            raise InjectedDrop
 
 
 async def _discard(message: Message) -> None:
     return None
 
 
-def _cutting(send: Send, limit: int | None) -> Send:
-    if limit is None:
-        return send
-    sent = 0
+class _Cutter:
+    """Forwards response messages until ``limit`` body bytes, then swallows the rest."""
 
-    async def cut(message: Message) -> None:
-        nonlocal sent
-        if message["type"] == "http.response.body":
+    def __init__(self, send: Send, limit: int | None) -> None:
+        self._send = send
+        self._limit = limit
+        self._sent = 0
+        self.has_cut = False
+
+    async def __call__(self, message: Message) -> None:
+        if self.has_cut:
+            return
+        if self._limit is not None and message["type"] == "http.response.body":
             body: bytes = message.get("body", b"")
-            if sent + len(body) >= limit:
-                await send(
-                    {"type": "http.response.body", "body": body[: limit - sent], "more_body": True}
-                )
-                raise InjectedDrop
-            sent += len(body)
-        await send(message)
-
-    return cut
+            if self._sent + len(body) >= self._limit:
+                part = body[: self._limit - self._sent]
+                await self._send({"type": "http.response.body", "body": part, "more_body": True})
+                self.has_cut = True
+                return
+            self._sent += len(body)
+        await self._send(message)
 
 
 async def _send_fault(rule: FaultRule, send: Send) -> None:

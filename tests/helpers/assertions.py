@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-NO_SUCH_KEY = {"statusCode": "404", "error": "not_found", "message": "Object not found", "code": "NoSuchKey"}
+NO_SUCH_KEY = {
+    "statusCode": "404",
+    "error": "not_found",
+    "message": "Object not found",
+    "code": "NoSuchKey",
+}
 NO_SUCH_BUCKET = {
     "statusCode": "404",
     "error": "Bucket not found",

@@ -55,7 +55,9 @@ def test_missing_bucket_is_no_such_bucket(storage: httpx.Client) -> None:
 def test_file_size_limit_accepts_integers_and_decimal_strings(
     storage: httpx.Client, limit: object, stored: int
 ) -> None:
-    assert storage.post("/bucket", json={"name": "sized", "file_size_limit": limit}).status_code == 200
+    assert (
+        storage.post("/bucket", json={"name": "sized", "file_size_limit": limit}).status_code == 200
+    )
     assert storage.get("/bucket/sized").json()["file_size_limit"] == stored
 
 

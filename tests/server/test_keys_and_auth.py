@@ -40,7 +40,12 @@ def test_key_outside_supabase_set_is_invalid_key(
     response = storage.post(f"/object/{bucket}/{sent}", content=b"a")
     assert_storage_error(
         response,
-        {"statusCode": "400", "error": "InvalidKey", "message": f"Invalid key: {decoded}", "code": "InvalidKey"},
+        {
+            "statusCode": "400",
+            "error": "InvalidKey",
+            "message": f"Invalid key: {decoded}",
+            "code": "InvalidKey",
+        },
     )
 
 
@@ -70,7 +75,8 @@ def _raw_request(server: RunningServer, target: str, body: bytes) -> tuple[int, 
 
 
 @pytest.mark.parametrize(
-    "key", ["keys/../escape.txt", "keys/%2E%2E/escape2.txt", "../../etc/escape3.txt", "keys/./dot.txt"],
+    "key",
+    ["keys/../escape.txt", "keys/%2E%2E/escape2.txt", "../../etc/escape3.txt", "keys/./dot.txt"],
     ids=["dotdot", "encoded-dotdot", "leading-dotdot", "dot"],
 )
 def test_dot_segments_are_refused_and_nothing_escapes(
@@ -85,7 +91,9 @@ def test_dot_segments_are_refused_and_nothing_escapes(
     assert written == []
 
 
-def test_object_files_are_named_by_version_not_key(server: RunningServer, storage: httpx.Client, bucket: str) -> None:
+def test_object_files_are_named_by_version_not_key(
+    server: RunningServer, storage: httpx.Client, bucket: str
+) -> None:
     storage.post(f"/object/{bucket}/a/b/c.txt", content=b"x")
     data_dir = server.server.context.config.data_dir
     assert not any(p.name == "c.txt" for p in data_dir.rglob("*"))
@@ -94,11 +102,18 @@ def test_object_files_are_named_by_version_not_key(server: RunningServer, storag
 def test_no_authorization_is_invalid_request(server: RunningServer, bucket: str) -> None:
     with httpx.Client(base_url=server.storage_url) as client:
         response = client.get(f"/object/authenticated/{bucket}/top.txt")
-    assert_storage_error(response, invalid_request("headers must have required property 'authorization'"))
+    assert_storage_error(
+        response, invalid_request("headers must have required property 'authorization'")
+    )
 
 
 def _access_denied(message: str) -> dict[str, str]:
-    return {"statusCode": "403", "error": "Unauthorized", "message": message, "code": "AccessDenied"}
+    return {
+        "statusCode": "403",
+        "error": "Unauthorized",
+        "message": message,
+        "code": "AccessDenied",
+    }
 
 
 def _alg_none_token() -> str:
@@ -112,11 +127,26 @@ def _alg_none_token() -> str:
     ("make_token", "message"),
     [
         (lambda s: "garbage", "Invalid Compact JWS"),
-        (lambda s: s.token(secret="another-secret-another-secret-another-secret-another-secret-0123456789", role="service_role"), "signature verification failed"),
-        (lambda s: s.token(role="service_role", exp=int(time.time()) - 10), '"exp" claim timestamp check failed'),
-        (lambda s: s.service_key[:-2] + ("AA" if not s.service_key.endswith("AA") else "BB"), "signature verification failed"),
+        (
+            lambda s: s.token(
+                secret="another-secret-another-secret-another-secret-another-secret-0123456789",
+                role="service_role",
+            ),
+            "signature verification failed",
+        ),
+        (
+            lambda s: s.token(role="service_role", exp=int(time.time()) - 10),
+            '"exp" claim timestamp check failed',
+        ),
+        (
+            lambda s: s.service_key[:-2] + ("AA" if not s.service_key.endswith("AA") else "BB"),
+            "signature verification failed",
+        ),
         (lambda s: _alg_none_token(), '"alg" (Algorithm) Header Parameter value not allowed'),
-        (lambda s: s.token(algorithm="HS512", role="service_role"), '"alg" (Algorithm) Header Parameter value not allowed'),
+        (
+            lambda s: s.token(algorithm="HS512", role="service_role"),
+            '"alg" (Algorithm) Header Parameter value not allowed',
+        ),
     ],
     ids=["malformed", "foreign-secret", "expired", "tampered", "alg-none", "hs512"],
 )
@@ -124,20 +154,30 @@ def test_bad_jwt_is_access_denied_with_jose_message(
     server: RunningServer, bucket: str, make_token, message: str
 ) -> None:
     with server.client(make_token(server)) as client:
-        assert_storage_error(client.get(f"/object/authenticated/{bucket}/top.txt"), _access_denied(message))
+        assert_storage_error(
+            client.get(f"/object/authenticated/{bucket}/top.txt"), _access_denied(message)
+        )
 
 
 def test_bearer_prefix_is_case_insensitive(server: RunningServer, bucket: str) -> None:
-    with httpx.Client(base_url=server.storage_url, headers={"Authorization": f"bearer {server.service_key}"}) as client:
+    with httpx.Client(
+        base_url=server.storage_url, headers={"Authorization": f"bearer {server.service_key}"}
+    ) as client:
         assert client.get(f"/bucket/{bucket}").status_code == 200
 
 
-def test_apikey_is_the_bearer_when_authorization_is_missing(server: RunningServer, bucket: str) -> None:
-    with httpx.Client(base_url=server.storage_url, headers={"apikey": server.service_key}) as client:
+def test_apikey_is_the_bearer_when_authorization_is_missing(
+    server: RunningServer, bucket: str
+) -> None:
+    with httpx.Client(
+        base_url=server.storage_url, headers={"apikey": server.service_key}
+    ) as client:
         assert client.get(f"/bucket/{bucket}").status_code == 200
 
 
-def test_anon_reads_nothing_and_writes_nothing(server: RunningServer, storage: httpx.Client, bucket: str) -> None:
+def test_anon_reads_nothing_and_writes_nothing(
+    server: RunningServer, storage: httpx.Client, bucket: str
+) -> None:
     storage.post(f"/object/{bucket}/top.txt", content=b"a")
     with server.client(server.anon_key) as anon:
         assert_storage_error(anon.get(f"/object/authenticated/{bucket}/top.txt"), NO_SUCH_KEY)
@@ -149,20 +189,28 @@ def test_object_owner_is_jwt_sub(server: RunningServer, bucket: str) -> None:
     with server.client(server.user_token("user-1")) as user:
         assert user.post(f"/object/{bucket}/mine.txt", content=b"a").status_code == 200
     with server.client(server.service_key) as service:
-        rows = service.request("DELETE", f"/object/{bucket}", json={"prefixes": ["mine.txt"]}).json()
+        rows = service.request(
+            "DELETE", f"/object/{bucket}", json={"prefixes": ["mine.txt"]}
+        ).json()
     assert rows[0]["owner"] == rows[0]["owner_id"] == "user-1"
 
 
 def test_users_cannot_see_each_others_objects(server: RunningServer, bucket: str) -> None:
-    with server.client(server.user_token("alice")) as alice, server.client(server.user_token("bob")) as bob:
+    with (
+        server.client(server.user_token("alice")) as alice,
+        server.client(server.user_token("bob")) as bob,
+    ):
         alice.post(f"/object/{bucket}/a.txt", content=b"alice's")
         assert alice.get(f"/object/{bucket}/a.txt").content == b"alice's"
         assert_storage_error(bob.get(f"/object/{bucket}/a.txt"), NO_SUCH_KEY)
         assert_storage_error(bob.delete(f"/object/{bucket}/a.txt"), NO_SUCH_KEY)
-        assert_storage_error(bob.post(f"/object/sign/{bucket}/a.txt", json={"expiresIn": 60}), NO_SUCH_KEY)
+        assert_storage_error(
+            bob.post(f"/object/sign/{bucket}/a.txt", json={"expiresIn": 60}), NO_SUCH_KEY
+        )
         assert bob.request("DELETE", f"/object/{bucket}", json={"prefixes": ["a.txt"]}).json() == []
         assert bob.post(f"/object/list-v2/{bucket}", json={}).json()["objects"] == []
         assert_storage_error(
-            bob.post(f"/object/{bucket}/a.txt", content=b"bob's", headers={"x-upsert": "true"}), RLS_DENIED
+            bob.post(f"/object/{bucket}/a.txt", content=b"bob's", headers={"x-upsert": "true"}),
+            RLS_DENIED,
         )
         assert alice.get(f"/object/{bucket}/a.txt").content == b"alice's"

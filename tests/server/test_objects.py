@@ -25,7 +25,9 @@ ENTITY_TOO_LARGE = {
 }
 
 
-def upload(storage: httpx.Client, bucket: str, key: str, data: bytes = b"hello", **kw) -> httpx.Response:
+def upload(
+    storage: httpx.Client, bucket: str, key: str, data: bytes = b"hello", **kw
+) -> httpx.Response:
     headers = {"content-type": "text/plain"} | kw.pop("headers", {})
     return storage.post(f"/object/{bucket}/{key}", content=data, headers=headers, **kw)
 
@@ -41,7 +43,9 @@ def test_raw_upload_answers_key_and_id(storage: httpx.Client, bucket: str) -> No
 def test_duplicate_upload_is_key_already_exists(storage: httpx.Client, bucket: str) -> None:
     upload(storage, bucket, "a.txt")
     assert_storage_error(upload(storage, bucket, "a.txt"), KEY_EXISTS)
-    assert_storage_error(upload(storage, bucket, "a.txt", headers={"x-upsert": "false"}), KEY_EXISTS)
+    assert_storage_error(
+        upload(storage, bucket, "a.txt", headers={"x-upsert": "false"}), KEY_EXISTS
+    )
 
 
 def test_upsert_replaces_bytes_and_keeps_id(storage: httpx.Client, bucket: str) -> None:
@@ -93,13 +97,18 @@ def test_cache_control_and_metadata_headers_are_stored(storage: httpx.Client, bu
         storage,
         bucket,
         "c.txt",
-        headers={"cache-control": "max-age=3600", "x-metadata": base64.b64encode(json.dumps(meta).encode()).decode()},
+        headers={
+            "cache-control": "max-age=3600",
+            "x-metadata": base64.b64encode(json.dumps(meta).encode()).decode(),
+        },
     )
     assert storage.get(f"/object/{bucket}/c.txt").headers["cache-control"] == "max-age=3600"
     assert storage.get(f"/object/info/{bucket}/c.txt").json()["metadata"] == meta
 
 
-def test_multipart_upload_takes_first_file_part_and_fields(storage: httpx.Client, bucket: str) -> None:
+def test_multipart_upload_takes_first_file_part_and_fields(
+    storage: httpx.Client, bucket: str
+) -> None:
     response = storage.post(
         f"/object/{bucket}/mp.txt",
         data={"cacheControl": "3600", "metadata": json.dumps({"a": 1})},
@@ -113,7 +122,9 @@ def test_multipart_upload_takes_first_file_part_and_fields(storage: httpx.Client
     assert storage.get(f"/object/info/{bucket}/mp.txt").json()["metadata"] == {"a": 1}
 
 
-def test_multipart_content_type_field_overrides_part_type(storage: httpx.Client, bucket: str) -> None:
+def test_multipart_content_type_field_overrides_part_type(
+    storage: httpx.Client, bucket: str
+) -> None:
     storage.post(
         f"/object/{bucket}/typed",
         data={"contentType": "image/png"},
@@ -123,13 +134,19 @@ def test_multipart_content_type_field_overrides_part_type(storage: httpx.Client,
 
 
 def test_html_is_served_as_plain_text(storage: httpx.Client, bucket: str) -> None:
-    upload(storage, bucket, "page.html", b"<script>1</script>", headers={"content-type": "text/html"})
+    upload(
+        storage, bucket, "page.html", b"<script>1</script>", headers={"content-type": "text/html"}
+    )
     assert storage.get(f"/object/{bucket}/page.html").headers["content-type"] == "text/plain"
 
 
 @pytest.mark.parametrize(
     ("range_header", "expected", "content_range"),
-    [("bytes=0-3", b"upda", "bytes 0-3/15"), ("bytes=10-", b"a PUT", "bytes 10-14/15"), ("bytes=-3", b"PUT", "bytes 12-14/15")],
+    [
+        ("bytes=0-3", b"upda", "bytes 0-3/15"),
+        ("bytes=10-", b"a PUT", "bytes 10-14/15"),
+        ("bytes=-3", b"PUT", "bytes 12-14/15"),
+    ],
     ids=["closed", "open-ended", "suffix"],
 )
 def test_range_request_is_partial_content(
@@ -153,7 +170,9 @@ def test_unsatisfiable_range_is_416(storage: httpx.Client, bucket: str) -> None:
 def test_conditional_get_is_not_modified(storage: httpx.Client, bucket: str) -> None:
     upload(storage, bucket, "c.txt")
     first = storage.get(f"/object/{bucket}/c.txt")
-    by_etag = storage.get(f"/object/{bucket}/c.txt", headers={"If-None-Match": first.headers["etag"]})
+    by_etag = storage.get(
+        f"/object/{bucket}/c.txt", headers={"If-None-Match": first.headers["etag"]}
+    )
     by_date = storage.get(
         f"/object/{bucket}/c.txt", headers={"If-Modified-Since": first.headers["last-modified"]}
     )
@@ -177,7 +196,9 @@ def test_head_missing_object_is_400_without_body(storage: httpx.Client, bucket: 
     assert response.content == b""
 
 
-@pytest.mark.parametrize("route", ["/object/authenticated", "/object"], ids=["authenticated", "legacy"])
+@pytest.mark.parametrize(
+    "route", ["/object/authenticated", "/object"], ids=["authenticated", "legacy"]
+)
 def test_missing_object_is_no_such_key(storage: httpx.Client, bucket: str, route: str) -> None:
     assert_storage_error(storage.get(f"{route}/{bucket}/does/not/exist.txt"), NO_SUCH_KEY)
 
@@ -196,7 +217,9 @@ def test_download_parameter_sets_content_disposition(storage: httpx.Client, buck
     )
 
 
-def test_public_route_needs_a_public_bucket(server: RunningServer, storage: httpx.Client, bucket: str) -> None:
+def test_public_route_needs_a_public_bucket(
+    server: RunningServer, storage: httpx.Client, bucket: str
+) -> None:
     upload(storage, bucket, "p.txt", b"a")
     with httpx.Client(base_url=server.storage_url) as anonymous:
         assert_storage_error(anonymous.get(f"/object/public/{bucket}/p.txt"), NO_SUCH_BUCKET)
@@ -234,7 +257,11 @@ def test_object_info(storage: httpx.Client, bucket: str) -> None:
 def test_size_limit_and_mime_rules(storage: httpx.Client) -> None:
     storage.post(
         "/bucket",
-        json={"name": "limited", "file_size_limit": 10, "allowed_mime_types": ["text/plain", "image/*"]},
+        json={
+            "name": "limited",
+            "file_size_limit": 10,
+            "allowed_mime_types": ["text/plain", "image/*"],
+        },
     )
     assert upload(storage, "limited", "ok10.txt", b"0123456789").status_code == 200
     assert_storage_error(upload(storage, "limited", "big.txt", b"0123456789A"), ENTITY_TOO_LARGE)
@@ -242,7 +269,12 @@ def test_size_limit_and_mime_rules(storage: httpx.Client) -> None:
         "/object/limited/mp.txt", files={"file": ("f", b"0123456789A", "text/plain")}
     )
     assert_storage_error(too_big_multipart, ENTITY_TOO_LARGE)
-    assert upload(storage, "limited", "x.png", b"PNG", headers={"content-type": "image/png"}).status_code == 200
+    assert (
+        upload(
+            storage, "limited", "x.png", b"PNG", headers={"content-type": "image/png"}
+        ).status_code
+        == 200
+    )
     for content_type in ("application/json", "text/plain;charset=utf-8"):
         assert_storage_error(
             upload(storage, "limited", "x", b"{}", headers={"content-type": content_type}),
@@ -255,7 +287,9 @@ def test_size_limit_and_mime_rules(storage: httpx.Client) -> None:
         )
 
 
-def test_streamed_upload_over_limit_leaves_nothing(server: RunningServer, storage: httpx.Client) -> None:
+def test_streamed_upload_over_limit_leaves_nothing(
+    server: RunningServer, storage: httpx.Client
+) -> None:
     storage.post("/bucket", json={"name": "limited", "file_size_limit": 10})
 
     def chunks():
@@ -271,7 +305,9 @@ def test_streamed_upload_over_limit_leaves_nothing(server: RunningServer, storag
 
 def test_delete_one(storage: httpx.Client, bucket: str) -> None:
     upload(storage, bucket, "space name.txt")
-    assert storage.delete(f"/object/{bucket}/space%20name.txt").json() == {"message": "Successfully deleted"}
+    assert storage.delete(f"/object/{bucket}/space%20name.txt").json() == {
+        "message": "Successfully deleted"
+    }
     assert_storage_error(storage.delete(f"/object/{bucket}/space%20name.txt"), NO_SUCH_KEY)
 
 
@@ -301,13 +337,33 @@ def test_delete_many_returns_only_deleted_rows(storage: httpx.Client, bucket: st
 def test_list_v1_is_one_level_with_folders(storage: httpx.Client, bucket: str) -> None:
     for key in ("folder/hello.txt", "folder/sub/deep.txt", "top.txt"):
         upload(storage, bucket, key, b"a")
-    root = storage.post(f"/object/list/{bucket}", json={"prefix": "", "limit": 100, "offset": 0, "sortBy": {"column": "name", "order": "asc"}}).json()
-    assert [(item["name"], item["id"] is None) for item in root] == [("folder", True), ("top.txt", False)]
-    assert root[0] == {"name": "folder", "id": None, "updated_at": None, "created_at": None, "last_accessed_at": None, "metadata": None}
+    root = storage.post(
+        f"/object/list/{bucket}",
+        json={
+            "prefix": "",
+            "limit": 100,
+            "offset": 0,
+            "sortBy": {"column": "name", "order": "asc"},
+        },
+    ).json()
+    assert [(item["name"], item["id"] is None) for item in root] == [
+        ("folder", True),
+        ("top.txt", False),
+    ]
+    assert root[0] == {
+        "name": "folder",
+        "id": None,
+        "updated_at": None,
+        "created_at": None,
+        "last_accessed_at": None,
+        "metadata": None,
+    }
     assert root[1]["metadata"]["size"] == 1
     folder = storage.post(f"/object/list/{bucket}", json={"prefix": "folder"}).json()
     assert [item["name"] for item in folder] == ["hello.txt", "sub"]
-    searched = storage.post(f"/object/list/{bucket}", json={"prefix": "folder/", "search": "HEL"}).json()
+    searched = storage.post(
+        f"/object/list/{bucket}", json={"prefix": "folder/", "search": "HEL"}
+    ).json()
     assert [item["name"] for item in searched] == ["hello.txt"]
     assert storage.post("/object/list/nope-bucket", json={"prefix": ""}).json() == []
     assert_storage_error(
@@ -348,7 +404,11 @@ def test_list_v2_with_delimiter_groups_folders(storage: httpx.Client, bucket: st
 
 def test_move_object(storage: httpx.Client, bucket: str) -> None:
     upload(storage, bucket, "folder/hello.txt", b"moved bytes")
-    body = {"bucketId": bucket, "sourceKey": "folder/hello.txt", "destinationKey": "moved/hello.txt"}
+    body = {
+        "bucketId": bucket,
+        "sourceKey": "folder/hello.txt",
+        "destinationKey": "moved/hello.txt",
+    }
     assert storage.post("/object/move", json=body).json() == {"message": "Successfully moved"}
     assert storage.get(f"/object/{bucket}/moved/hello.txt").content == b"moved bytes"
     assert_storage_error(storage.post("/object/move", json=body), NO_SUCH_KEY)
@@ -379,4 +439,8 @@ def test_copy_object(storage: httpx.Client, bucket: str) -> None:
 def test_unknown_route_is_real_404(storage: httpx.Client) -> None:
     response = storage.get("/nope")
     assert response.status_code == 404
-    assert response.json() == {"message": "Route GET:/nope not found", "error": "Not Found", "statusCode": 404}
+    assert response.json() == {
+        "message": "Route GET:/nope not found",
+        "error": "Not Found",
+        "statusCode": 404,
+    }

@@ -1,0 +1,1 @@
+"""Services: asyncio + httpx clients and policies over Supabase. This is a Qt-free zone."""

@@ -1,1 +1,1 @@
-"""Pure domain: upload states, events, transitions and the store. This is a Qt-free zone (no I/O)."""
+"""Pure domain: upload states, events, transitions and the store. A Qt-free zone, with no I/O."""

@@ -1,4 +1,4 @@
-"""The ASGI application: Storage under ``/storage/v1`` (the gateway prefix) and ``/admin/v1``."""
+"""The ASGI app: Storage, PostgREST and Auth under Supabase's gateway prefixes, plus admin."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from desktop.server import admin, buckets, objects, resumable, signed_urls
+from desktop.server import admin, buckets, gotrue, objects, postgrest, resumable, signed_urls
 from desktop.server.context import ServerContext
 from desktop.server.errors import StorageApiError
 from desktop.server.faults import FaultMiddleware
+from desktop.server.gateway import ApiKeyMissing
 from desktop.server.responses import JSONResponse
 from desktop.server.tokens import ApiKeys
 
@@ -25,6 +26,8 @@ __all__ = ["STORAGE_PREFIX", "create_app"]
 log = logging.getLogger(__name__)
 
 STORAGE_PREFIX = "/storage/v1"
+REST_PREFIX = "/rest/v1"
+AUTH_PREFIX = "/auth/v1"
 
 
 def _routes(table: list[tuple[str, Any, list[str]]]) -> list[BaseRoute]:
@@ -33,6 +36,11 @@ def _routes(table: list[tuple[str, Any, list[str]]]) -> list[BaseRoute]:
 
 async def _storage_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StorageApiError)
+    return exc.response()
+
+
+async def _api_key_missing(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiKeyMissing)
     return exc.response()
 
 
@@ -79,9 +87,17 @@ def create_app(
         + resumable.ROUTES
     )
     app = Starlette(
-        routes=[Mount(STORAGE_PREFIX, routes=storage_routes), *_routes(admin.ROUTES)],
+        routes=[
+            Mount(STORAGE_PREFIX, routes=storage_routes),
+            Mount(REST_PREFIX, routes=_routes(postgrest.ROUTES)),
+            Mount(AUTH_PREFIX, routes=_routes(gotrue.ROUTES)),
+            *_routes(admin.ROUTES),
+        ],
         exception_handlers={
             StorageApiError: _storage_error,
+            postgrest.RestError: postgrest.rest_error_response,
+            gotrue.AuthApiError: gotrue.auth_error_response,
+            ApiKeyMissing: _api_key_missing,
             resumable.TusError: resumable.tus_error_response,
             HTTPException: _route_not_found,
             Exception: _internal_error,

@@ -8,7 +8,9 @@ from pathlib import Path
 from desktop.server.blobs import BlobStore
 from desktop.server.catalog import Catalog
 from desktop.server.faults import FaultBook
+from desktop.server.rest_store import RestStore
 from desktop.server.tokens import TokenSigner, load_or_create_secret, store_secret
+from desktop.server.users import UserStore
 
 __all__ = ["DEFAULT_GLOBAL_FILE_SIZE_LIMIT", "ServerConfig", "ServerContext"]
 
@@ -16,6 +18,7 @@ __all__ = ["DEFAULT_GLOBAL_FILE_SIZE_LIMIT", "ServerConfig", "ServerContext"]
 # desktop user moving large attachments, so it defaults to 5 GiB (configurable).
 DEFAULT_GLOBAL_FILE_SIZE_LIMIT = 5 * 1024**3
 SIGNED_UPLOAD_URL_EXPIRY_S = 2 * 3600
+ACCESS_TOKEN_TTL_S = 3600  # GoTrue's default JWT expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,7 @@ class ServerConfig:
     jwt_secret: str | None = None
     global_file_size_limit: int = DEFAULT_GLOBAL_FILE_SIZE_LIMIT
     signed_upload_url_expiry_s: int = SIGNED_UPLOAD_URL_EXPIRY_S
+    access_token_ttl_s: int = ACCESS_TOKEN_TTL_S
 
 
 @dataclass
@@ -32,6 +36,8 @@ class ServerContext:
     signer: TokenSigner
     catalog: Catalog
     blobs: BlobStore
+    rest: RestStore
+    users: UserStore
     faults: FaultBook = field(default_factory=FaultBook)
 
     @classmethod
@@ -44,6 +50,8 @@ class ServerContext:
             signer=TokenSigner(secret),
             catalog=Catalog(config.data_dir / "storage.sqlite3"),
             blobs=BlobStore(config.data_dir / "blobs"),
+            rest=RestStore(config.data_dir / "rest.sqlite3"),
+            users=UserStore(config.data_dir / "auth.sqlite3"),
         )
 
     def rotate_secret(self, secret: str) -> None:
@@ -53,3 +61,5 @@ class ServerContext:
 
     def close(self) -> None:
         self.catalog.close()
+        self.rest.close()
+        self.users.close()

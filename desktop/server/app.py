@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -90,7 +91,11 @@ def create_app(
         routes=[
             Mount(STORAGE_PREFIX, routes=storage_routes),
             Mount(REST_PREFIX, routes=_routes(postgrest.ROUTES)),
-            Mount(AUTH_PREFIX, routes=_routes(gotrue.ROUTES)),
+            Mount(
+                AUTH_PREFIX,
+                routes=_routes(gotrue.ROUTES),
+                middleware=[Middleware(gotrue.ApiVersionHeader)],
+            ),
             *_routes(admin.ROUTES),
         ],
         exception_handlers={

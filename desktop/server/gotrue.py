@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desktop.server.access import bearer_token, context_of
 from desktop.server.gateway import check_api_key
@@ -19,19 +20,42 @@ from desktop.server.responses import JSONResponse
 from desktop.server.tokens import InvalidToken
 from desktop.server.users import User
 
-__all__ = ["ROUTES", "AuthApiError", "auth_error_response"]
+__all__ = ["ROUTES", "ApiVersionHeader", "AuthApiError", "auth_error_response"]
 
 API_VERSION_HEADER = "x-supabase-api-version"
+API_VERSION = "2024-01-01"
 MIN_PASSWORD_LENGTH = 6
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class AuthApiError(Exception):
-    def __init__(self, status: int, error_code: str, message: str) -> None:
+    def __init__(
+        self, status: int, error_code: str, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
         self.message = message
+        self.extra = extra or {}
+
+
+class ApiVersionHeader:
+    """GoTrue stamps every answer with the API version it speaks; the SDKs read error codes
+    from the new-style body only when they see it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-supabase-api-version", API_VERSION.encode()),
+                ]
+            await send(message)
+
+        await self._app(scope, receive, stamped)
 
 
 async def auth_error_response(request: Request, exc: Exception) -> Response:
@@ -40,6 +64,7 @@ async def auth_error_response(request: Request, exc: Exception) -> Response:
         body: dict[str, Any] = {"code": exc.error_code, "message": exc.message}
     else:
         body = {"code": exc.status, "error_code": exc.error_code, "msg": exc.message}
+    body |= exc.extra
     headers = {"x-sb-error-code": exc.error_code}
     if exc.status == 401:
         headers["www-authenticate"] = 'Bearer error="invalid_token"'
@@ -105,7 +130,10 @@ async def signup(request: Request) -> Response:
         raise AuthApiError(422, "validation_failed", "Signup requires a valid password")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthApiError(
-            422, "weak_password", f"Password should be at least {MIN_PASSWORD_LENGTH} characters."
+            422,
+            "weak_password",
+            f"Password should be at least {MIN_PASSWORD_LENGTH} characters.",
+            {"weak_password": {"reasons": ["length"]}},
         )
     data = body.get("data")
     metadata: dict[str, Any] = data if isinstance(data, dict) else {}

@@ -62,8 +62,8 @@ async def rest_error_response(request: Request, exc: Exception) -> Response:
 
 
 def _caller(request: Request) -> Principal:
-    check_api_key(request)
-    token = bearer_token(request) or ""
+    api_key = check_api_key(request)
+    token = bearer_token(request) or api_key
     try:
         return context_of(request).signer.principal(token)
     except InvalidToken as exc:

@@ -59,8 +59,10 @@ class UserSession:
         """The session, refreshed first when its access token expires within the margin."""
         if not self._is_due():
             return self._session
+        stale = self._session
         async with self._lock:
-            if self._is_due():  # another caller may have refreshed while we waited
+            # Another caller may have refreshed while we waited for the lock.
+            if self._session is stale:
                 self._session = await self._auth.refresh(self._session.refresh_token)
                 log.info("session refreshed")
                 if self._on_refreshed is not None:

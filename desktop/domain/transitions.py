@@ -66,7 +66,7 @@ def _initial(event: UploadQueued) -> UploadState:
 
 
 def reduce(state: UploadState | None, event: UploadEvent) -> UploadState:
-    """The state after ``event`` (pure). Raises ``IllegalTransition`` for a move not in the table."""
+    """The state after ``event`` (pure); ``IllegalTransition`` for a move not in the table."""
     if state is None:
         if isinstance(event, UploadQueued):
             return _initial(event)

@@ -49,6 +49,7 @@ class StoredFile:
     object_id: str | None
     size_bytes: int
     sha256: str
+    md5: str  # what Storage's ETag holds, to recognise our own object on a retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class ObjectInfo:
     size_bytes: int
     created_at: str | None
     user_metadata: JsonObject
+    etag: str | None = None
 
 
 def _quote_key(key: str) -> str:
@@ -82,11 +84,13 @@ class _HashingReader:
         self._chunk_bytes = chunk_bytes
         self._on_progress = on_progress
         self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)
         self.size_bytes = 0
 
     def _read(self, source: BinaryIO) -> bytes:
         chunk = source.read(self._chunk_bytes)
         self.sha256.update(chunk)
+        self.md5.update(chunk)
         return chunk
 
     async def chunks(self) -> AsyncIterator[bytes]:
@@ -219,6 +223,7 @@ class StorageApi:
             object_id=str(object_id) if object_id is not None else None,
             size_bytes=reader.size_bytes,
             sha256=reader.sha256.hexdigest(),
+            md5=reader.md5.hexdigest(),
         )
 
     async def download_to(
@@ -263,6 +268,7 @@ class StorageApi:
             size_bytes=int(body.get("size") or 0),  # type: ignore[arg-type]  # a JSON number
             created_at=str(body.get("created_at")) if body.get("created_at") else None,
             user_metadata=metadata if isinstance(metadata, dict) else {},
+            etag=str(body["etag"]) if body.get("etag") else None,
         )
 
     async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[str]:
@@ -410,5 +416,9 @@ class StorageApi:
         if size_bytes == 0:
             offset = await self.tus_offset(location)
         return StoredFile(
-            key=key, object_id=None, size_bytes=offset, sha256=reader.sha256.hexdigest()
+            key=key,
+            object_id=None,
+            size_bytes=offset,
+            sha256=reader.sha256.hexdigest(),
+            md5=reader.md5.hexdigest(),
         )

@@ -1,0 +1,45 @@
+"""Hand-written fakes with real behaviour (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from desktop.domain.errors import IllegalTransition
+from desktop.domain.events import UploadEvent
+from desktop.domain.store import Transition
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingSleep:
+    """An injected sleep that records the delays asked for and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(0)
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.transitions: list[Transition] = []
+        self.errors: list[tuple[UploadEvent, IllegalTransition]] = []
+
+    def on_transition(self, transition: Transition) -> None:
+        self.transitions.append(transition)
+
+    def on_error(self, event: UploadEvent, error: IllegalTransition) -> None:
+        self.errors.append((event, error))

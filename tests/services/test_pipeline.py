@@ -18,7 +18,7 @@ from desktop.domain.store import UploadStore
 from desktop.services.incidents import IncidentLog
 from desktop.services.journal import Journal, Step
 from desktop.services.pipeline import UploadLimits, UploadPipeline, concurrency_limit
-from desktop.services.rest_api import RestApi, eq
+from desktop.services.rest_api import RestApi
 from desktop.services.retry import ROLLBACK_BACKOFF_BASE_S, ROLLBACK_BACKOFF_FACTOR
 from desktop.services.storage_api import StorageApi
 from desktop.services.validation import Candidate, validate_paths
@@ -46,7 +46,7 @@ class Env:
     ) -> UploadPipeline:
         return UploadPipeline(
             self.storage, self.rest, self.store, self.journal, self.incidents,
-            bucket=BUCKET, limits=limits, sleep=self.sleep, clock=clock or FakeClock(),
+            bucket=BUCKET, limits=limits or UploadLimits(), sleep=self.sleep, clock=clock or FakeClock(),
         )  # fmt: skip
 
     def candidates(self, *sizes: int) -> list[Candidate]:
@@ -181,7 +181,7 @@ async def test_rollback_retries_three_times_with_backoff(env: Env, rollback_fail
             state.object_path,
             str(env.document_id),
         )
-        assert orphan.last_error is not None and "disk on fire" in orphan.last_error
+        assert "disk on fire" in (orphan.last_error or "")
         assert env.journal.get(str(upload_id)).step is Step.ORPHANED  # type: ignore[union-attr]
         line = json.loads(env.incidents.path.read_text().splitlines()[1])
         assert list(line) == [
@@ -220,7 +220,8 @@ async def test_lost_upload_answer_is_recognised_as_our_object(env: Env) -> None:
     [upload_id] = pipeline.submit(env.document_id, env.candidates(5000))
     await pipeline.wait_idle()
     state = env.store.get(upload_id)
-    assert state is not None and state.status is S.DONE
+    assert state is not None
+    assert state.status is S.DONE
     assert len(await env.rows()) == 1
     assert await env.objects() == [state.object_path]
 
@@ -242,7 +243,8 @@ async def test_permanent_upload_failure_is_failed_and_retry_reuses_the_uuid(env:
     assert pipeline.retry(upload_id)
     await pipeline.wait_idle()
     done = env.store.get(upload_id)
-    assert done is not None and done.status is S.DONE and done.attempt == 2
+    assert done is not None
+    assert (done.status, done.attempt) == (S.DONE, 2)
     assert [row["id"] for row in await env.rows()] == [str(upload_id)]
 
 

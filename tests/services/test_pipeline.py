@@ -42,7 +42,7 @@ class Env:
     files: Path
 
     def pipeline(
-        self, limits: UploadLimits = UploadLimits(), clock: FakeClock | None = None
+        self, limits: UploadLimits | None = None, clock: FakeClock | None = None
     ) -> UploadPipeline:
         return UploadPipeline(
             self.storage, self.rest, self.store, self.journal, self.incidents,

@@ -68,6 +68,20 @@ class ObjectInfo:
     etag: str | None = None
 
 
+def _object_info(item: JsonObject) -> ObjectInfo:
+    metadata = item.get("metadata")
+    size = metadata.get("size") if isinstance(metadata, dict) else 0
+    etag = metadata.get("eTag") if isinstance(metadata, dict) else None
+    return ObjectInfo(
+        name=str(item["name"]),
+        object_id=str(item["id"]) if item.get("id") is not None else None,
+        size_bytes=int(size) if isinstance(size, int) else 0,
+        created_at=str(item["created_at"]) if item.get("created_at") else None,
+        user_metadata={},
+        etag=str(etag) if etag else None,
+    )
+
+
 def _quote_key(key: str) -> str:
     return urllib.parse.quote(key, safe="/")
 
@@ -279,37 +293,37 @@ class StorageApi:
         rows = response.json()
         return [str(row["name"]) for row in rows] if isinstance(rows, list) else []
 
+    async def list_page(
+        self, bucket: str, prefix: str = "", *, cursor: str | None = None, page_size: int = 1000
+    ) -> tuple[list[ObjectInfo], str | None]:
+        """One list-v2 page (flat, by name) and the cursor of the next, or None at the end."""
+        body: JsonObject = {"prefix": prefix, "limit": page_size}
+        if cursor:
+            body["cursor"] = cursor
+        page = json_object(
+            await self._request("POST", f"/object/list-v2/{_quote_bucket(bucket)}", json_body=body)
+        )
+        objects = page.get("objects")
+        infos = [
+            _object_info(item)
+            for item in (objects if isinstance(objects, list) else [])
+            if isinstance(item, dict)
+        ]
+        next_cursor = page.get("nextCursor")
+        has_next = bool(page.get("hasNext")) and isinstance(next_cursor, str)
+        return infos, next_cursor if has_next and isinstance(next_cursor, str) else None
+
     async def iter_objects(
         self, bucket: str, prefix: str = "", *, page_size: int = 1000
     ) -> AsyncIterator[ObjectInfo]:
-        """Every object under ``prefix`` (flat), paging list-v2 by cursor; memory stays one page."""
+        """Every object under ``prefix`` (flat, by name); memory stays one page."""
         cursor: str | None = None
         while True:
-            body: JsonObject = {"prefix": prefix, "limit": page_size}
-            if cursor:
-                body["cursor"] = cursor
-            page = json_object(
-                await self._request(
-                    "POST", f"/object/list-v2/{_quote_bucket(bucket)}", json_body=body
-                )
-            )
-            objects = page.get("objects")
-            for item in objects if isinstance(objects, list) else []:
-                if not isinstance(item, dict):
-                    continue
-                metadata = item.get("metadata")
-                size = metadata.get("size") if isinstance(metadata, dict) else 0
-                yield ObjectInfo(
-                    name=str(item["name"]),
-                    object_id=str(item["id"]) if item.get("id") is not None else None,
-                    size_bytes=int(size) if isinstance(size, int) else 0,
-                    created_at=str(item["created_at"]) if item.get("created_at") else None,
-                    user_metadata={},
-                )
-            next_cursor = page.get("nextCursor")
-            if not page.get("hasNext") or not isinstance(next_cursor, str):
+            infos, cursor = await self.list_page(bucket, prefix, cursor=cursor, page_size=page_size)
+            for info in infos:
+                yield info
+            if cursor is None:
                 return
-            cursor = next_cursor
 
     # Signed URLs
 

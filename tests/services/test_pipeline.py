@@ -5,85 +5,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from desktop.domain.states import DocumentId, UploadState, UploadStatus
+from desktop.domain.states import UploadState, UploadStatus
 from desktop.domain.store import UploadStore
-from desktop.services.incidents import IncidentLog
-from desktop.services.journal import Journal, Step
-from desktop.services.pipeline import UploadLimits, UploadPipeline, concurrency_limit
-from desktop.services.rest_api import RestApi
+from desktop.services.journal import Step
+from desktop.services.pipeline import UploadLimits, concurrency_limit
 from desktop.services.retry import ROLLBACK_BACKOFF_BASE_S, ROLLBACK_BACKOFF_FACTOR
-from desktop.services.storage_api import StorageApi
-from desktop.services.validation import Candidate, validate_paths
-from tests.helpers.fakes import FakeClock, RecordingSleep
-from tests.helpers.servers import RunningServer
+from tests.helpers.fakes import FakeClock
+from tests.services.conftest import BUCKET, Env
 
 S = UploadStatus
-BUCKET = "attachments"
-
-
-@dataclass
-class Env:
-    server: RunningServer
-    storage: StorageApi
-    rest: RestApi
-    store: UploadStore
-    journal: Journal
-    incidents: IncidentLog
-    sleep: RecordingSleep
-    document_id: DocumentId
-    files: Path
-
-    def pipeline(
-        self, limits: UploadLimits | None = None, clock: FakeClock | None = None
-    ) -> UploadPipeline:
-        return UploadPipeline(
-            self.storage, self.rest, self.store, self.journal, self.incidents,
-            bucket=BUCKET, limits=limits or UploadLimits(), sleep=self.sleep, clock=clock or FakeClock(),
-        )  # fmt: skip
-
-    def candidates(self, *sizes: int) -> list[Candidate]:
-        paths = []
-        for n, size in enumerate(sizes):
-            path = self.files / f"file {n}.bin"
-            path.write_bytes(os.urandom(size))
-            paths.append(path)
-        accepted, rejected = validate_paths(paths, max_size_bytes=10**9)
-        assert rejected == []
-        return accepted
-
-    def fault(self, **rule: object) -> None:
-        with self.server.admin() as admin:
-            assert admin.post("/admin/v1/faults", json=rule).status_code == 201
-
-    async def objects(self) -> list[str]:
-        return [info.name async for info in self.storage.iter_objects(BUCKET)]
-
-    async def rows(self) -> list[dict]:
-        return (await self.rest.select("attachments")).rows
-
-
-@pytest.fixture
-async def env(
-    server: RunningServer, service_storage: StorageApi, service_rest: RestApi, tmp_path: Path
-) -> AsyncIterator[Env]:
-    await service_storage.create_bucket(BUCKET)
-    [document] = await service_rest.insert("documents", {"title": "Pipeline"})
-    files = tmp_path / "files"
-    files.mkdir()
-    journal = Journal(tmp_path / "journal.sqlite3")
-    yield Env(
-        server, service_storage, service_rest, UploadStore(), journal, IncidentLog(tmp_path / "incidents.jsonl"),
-        RecordingSleep(), DocumentId(uuid.UUID(str(document["id"]))), files,
-    )  # fmt: skip
-    journal.close()
 
 
 def statuses(store: UploadStore) -> list[S]:

@@ -109,6 +109,28 @@ class FaultBook:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
         self._random = random.Random(seed)
+        self._pauses: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the rules are cleared or the server stops meanwhile."""
+        if seconds <= 0:
+            return
+        release = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._pauses.add(release)
+        try:
+            await asyncio.wait_for(release[1].wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                self._pauses.discard(release)
+
+    def release_pauses(self) -> None:
+        """End every pending delay at once (callable from any thread)."""
+        with self._lock:
+            for loop, event in self._pauses:
+                loop.call_soon_threadsafe(event.set)
 
     def add(self, rule: FaultRule) -> FaultRule:
         with self._lock:
@@ -122,6 +144,7 @@ class FaultBook:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+        self.release_pauses()
 
     def remove(self, rule_id: str) -> bool:
         with self._lock:
@@ -163,22 +186,30 @@ class FaultMiddleware:
             await self._app(scope, receive, send)
             return
         log.info("fault %s fired on %s %s", rule.id, scope["method"], scope["path"])
-        if rule.delay_ms:
-            await asyncio.sleep(rule.delay_ms / 1000)
         cutter = _Cutter(send, rule.drop_after_bytes)
-        if rule.status is None:
-            await self._app(scope, receive, cutter)
+        if rule.after:
+            # The request is applied first; its answer is held back (delayed, replaced or cut).
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self._app(scope, receive, hold)
+            await book.pause(rule.delay_ms / 1000)
+            if rule.status is None:
+                for message in held:
+                    await cutter(message)
+            else:
+                await _send_fault(rule, cutter)
         else:
-            if rule.after:
-                await self._app(scope, receive, _discard)
-            await _send_fault(rule, cutter)
+            await book.pause(rule.delay_ms / 1000)
+            if rule.status is None:
+                await self._app(scope, receive, cutter)
+            else:
+                await _send_fault(rule, cutter)
         if cutter.has_cut:
             # Raising after a partial body is the only way ASGI lets us drop the connection.
             raise InjectedDrop
-
-
-async def _discard(message: Message) -> None:
-    return None
 
 
 class _Cutter:

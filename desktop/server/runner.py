@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
@@ -16,11 +19,12 @@ from desktop.server.context import ServerConfig, ServerContext
 from desktop.server.faults import FaultRule, InjectedDrop
 from desktop.server.tokens import ApiKeys
 
-__all__ = ["EmbeddedServer", "ServerNotReady"]
+__all__ = ["ANNOUNCEMENT_FILE", "EmbeddedServer", "ServerNotReady", "running_server_url"]
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 10.0
+ANNOUNCEMENT_FILE = "server.json"
 
 
 class ServerNotReady(RuntimeError):
@@ -76,11 +80,25 @@ class EmbeddedServer:
     def keys(self) -> ApiKeys:
         return self.context.signer.api_keys()
 
+    @property
+    def announcement_path(self) -> Path:
+        """``server.json`` in the data directory says where a running server listens, so other
+        processes (the CLI next to the window) use it instead of starting another."""
+        return self.context.config.data_dir / ANNOUNCEMENT_FILE
+
+    def _announce(self) -> None:
+        self.announcement_path.write_text(json.dumps({"url": self.url, "pid": os.getpid()}))
+
+    def _withdraw(self) -> None:
+        self.announcement_path.unlink(missing_ok=True)
+
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (uvicorn handles SIGINT/SIGTERM)."""
+        self._announce()
         try:
             self._server.run(sockets=[self._socket])
         finally:
+            self._withdraw()
             self.context.close()
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> EmbeddedServer:
@@ -96,9 +114,12 @@ class EmbeddedServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise ServerNotReady(f"embedded server not ready after {timeout_s} s")
             threading.Event().wait(0.005)
+        self._announce()
         return self
 
     def stop(self) -> None:
+        self._withdraw()
+        self.context.faults.release_pauses()  # no request is left sleeping in a fault delay
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -115,3 +136,13 @@ class EmbeddedServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def running_server_url(data_dir: Path) -> str | None:
+    """The URL of a live server announced in ``data_dir``, if its process is still running."""
+    try:
+        announced = json.loads((data_dir / ANNOUNCEMENT_FILE).read_text())
+        os.kill(int(announced["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(announced["url"])

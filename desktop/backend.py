@@ -1,0 +1,164 @@
+"""Composition: which backend to talk to (a Supabase project, or the embedded default) and the
+service objects over one shared ``httpx.AsyncClient``. Used by the CLI and the window.
+
+Only this module and the CLI may import ``desktop.server``: everything else sees a URL and keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from desktop.config import SupabaseSettings
+from desktop.domain.errors import StorageError
+from desktop.domain.store import LoggingObserver, UploadStore
+from desktop.paths import embedded_server_dir, incident_log_path, journal_path
+from desktop.services.credentials import ApiKeyCredentials, Credentials
+from desktop.services.deletion import Deleter
+from desktop.services.incidents import IncidentLog
+from desktop.services.journal import Journal
+from desktop.services.pipeline import UploadLimits, UploadPipeline
+from desktop.services.reconcile import Reconciler
+from desktop.services.recovery import RecoveryReport, recover
+from desktop.services.rest_api import RestApi
+from desktop.services.storage_api import StorageApi
+
+__all__ = [
+    "ATTACHMENTS_BUCKET",
+    "SEQUENTIAL_FLAG_ENV",
+    "Backend",
+    "Connection",
+    "MissingServiceKey",
+    "connect",
+    "open_backend",
+    "sequential_flag",
+]
+
+ATTACHMENTS_BUCKET = "attachments"
+SEQUENTIAL_FLAG_ENV = "ATTACHMENTS_SEQUENTIAL_UPLOADS"
+HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+
+
+class MissingServiceKey(RuntimeError):
+    """A service job against a Supabase project needs ``SUPABASE_SERVICE_ROLE_KEY``."""
+
+
+def sequential_flag() -> bool:
+    return os.environ.get(SEQUENTIAL_FLAG_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    anon_key: str = field(repr=False)
+    service_role_key: str | None = field(repr=False)
+    is_embedded: bool
+
+    def service_credentials(self) -> Credentials:
+        if self.service_role_key is None:
+            raise MissingServiceKey(
+                "this command needs the service_role key: set SUPABASE_SERVICE_ROLE_KEY"
+            )
+        return ApiKeyCredentials(self.service_role_key)
+
+
+@contextmanager
+def connect(
+    settings: SupabaseSettings | None = None, data_dir: Path | None = None
+) -> Iterator[Connection]:
+    """The configured Supabase project, or the embedded server in the user data directory
+    (reusing one that is already running there, else starting one for this block)."""
+    settings = settings or SupabaseSettings()
+    if settings.is_configured:
+        assert settings.url is not None
+        assert settings.anon_key is not None
+        service = (
+            settings.service_role_key.get_secret_value() if settings.service_role_key else None
+        )
+        yield Connection(
+            settings.url, settings.anon_key.get_secret_value(), service, is_embedded=False
+        )
+        return
+    from desktop.server.context import ServerConfig
+    from desktop.server.runner import EmbeddedServer, running_server_url
+    from desktop.server.tokens import TokenSigner, load_or_create_secret
+
+    data_dir = data_dir or embedded_server_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = running_server_url(data_dir)
+    if url is not None:
+        keys = TokenSigner(load_or_create_secret(data_dir / "jwt_secret")).api_keys()
+        yield Connection(url, keys.anon_key, keys.service_role_key, is_embedded=True)
+        return
+    with EmbeddedServer(ServerConfig(data_dir=data_dir)) as server:
+        keys = server.keys
+        yield Connection(server.url, keys.anon_key, keys.service_role_key, is_embedded=True)
+
+
+@dataclass
+class Backend:
+    """The service objects of one process, sharing one HTTP client, journal and incident log."""
+
+    connection: Connection
+    storage: StorageApi
+    rest: RestApi
+    journal: Journal
+    incidents: IncidentLog
+    bucket: str = ATTACHMENTS_BUCKET
+
+    def pipeline(self, store: UploadStore, limits: UploadLimits) -> UploadPipeline:
+        return UploadPipeline(
+            self.storage,
+            self.rest,
+            store,
+            self.journal,
+            self.incidents,
+            bucket=self.bucket,
+            limits=limits,
+        )
+
+    def reconciler(self) -> Reconciler:
+        return Reconciler(self.storage, self.rest, self.journal, self.incidents)
+
+    def deleter(self) -> Deleter:
+        return Deleter(self.storage, self.rest, self.journal, self.incidents, bucket=self.bucket)
+
+    async def recover(self) -> RecoveryReport:
+        return await recover(self.journal, self.storage, self.rest, self.incidents)
+
+    async def ensure_bucket(self) -> None:
+        try:
+            await self.storage.get_bucket(self.bucket)
+        except StorageError as error:
+            if error.status != 404:
+                raise
+            await self.storage.create_bucket(self.bucket)
+
+
+@asynccontextmanager
+async def open_backend(connection: Connection, credentials: Credentials) -> AsyncIterator[Backend]:
+    journal = Journal(journal_path())
+    try:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
+            yield Backend(
+                connection=connection,
+                storage=StorageApi(client, connection.url, credentials),
+                rest=RestApi(client, connection.url, credentials),
+                journal=journal,
+                incidents=IncidentLog(incident_log_path()),
+            )
+    finally:
+        await asyncio.to_thread(journal.close)
+
+
+def new_store() -> UploadStore:
+    return UploadStore(LoggingObserver())
+
+
+__all__ += ["new_store"]

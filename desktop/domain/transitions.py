@@ -102,5 +102,5 @@ def reduce(state: UploadState | None, event: UploadEvent) -> UploadState:
             raise IllegalTransition(
                 f"can't UploadQueued while {state.status.value}", upload_id=state.upload_id
             )
-        case _:
+        case _:  # pragma: no cover - mypy proves every event is handled
             assert_never(event)

@@ -41,7 +41,7 @@ def test_secrets_never_reach_the_log(captured: io.StringIO) -> None:
     log.info("headers {'apikey': '%s', 'Authorization': 'Bearer %s'}", "sb_secret_abc", SECRET_JWT)
     log.info('grant {"refresh_token": "abcdefghijkl"}')
     try:
-        raise RuntimeError(f"failed with {SECRET_JWT}")
+        _fail()
     except RuntimeError:
         log.exception("boom")
     output = captured.getvalue()
@@ -49,3 +49,7 @@ def test_secrets_never_reach_the_log(captured: io.StringIO) -> None:
         assert secret not in output
     assert "[REDACTED" in output
     assert json.loads(output.splitlines()[-1])["traceback"].startswith("Traceback")
+
+
+def _fail() -> None:
+    raise RuntimeError(f"failed with {SECRET_JWT}")

@@ -6,10 +6,13 @@ Follows Supabase's own variable names (``SUPABASE_URL``, ``SUPABASE_ANON_KEY``,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["SupabaseSettings"]
+__all__ = ["AppSettings", "ConnectionMode", "SupabaseSettings"]
 
 
 class SupabaseSettings(BaseSettings):
@@ -24,3 +27,22 @@ class SupabaseSettings(BaseSettings):
     @property
     def is_configured(self) -> bool:
         return bool(self.url and self.anon_key)
+
+
+class ConnectionMode(StrEnum):
+    EMBEDDED = "embedded"
+    PROJECT = "project"
+
+
+@dataclass(frozen=True, slots=True)
+class AppSettings:
+    """The window's non-secret settings (persisted with QSettings by the UI layer)."""
+
+    connection_mode: ConnectionMode = ConnectionMode.EMBEDDED
+    project_url: str = ""
+    email: str = ""
+    concurrency: int = 3
+    sequential_uploads: bool = False
+    max_file_size_bytes: int = 5 * 1024**3
+    signed_url_ttl_s: int = 60 * 60
+    signed_url_margin_s: int = 5 * 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -11,12 +12,15 @@ from starlette.responses import Response
 
 from desktop.server.access import bearer_token, context_of
 from desktop.server.faults import FaultRule
+from desktop.server.gotrue import session_response
 from desktop.server.responses import JSONResponse
 from desktop.server.tokens import InvalidToken, new_secret
 
 __all__ = ["ROUTES"]
 
 log = logging.getLogger(__name__)
+
+LOCAL_USER_EMAIL = "local@attachments.localhost"
 
 
 def _deny(request: Request) -> Response | None:
@@ -79,7 +83,27 @@ async def rotate_jwt_secret(request: Request) -> Response:
     return JSONResponse({"anon_key": keys.anon_key, "service_role_key": keys.service_role_key})
 
 
+async def local_session(request: Request) -> Response:
+    """A session for the embedded server's local desktop user, created on first use.
+
+    The desktop app holds the service key of its own embedded server; this spares the local user
+    a password that would have to live somewhere.
+    """
+    if denied := _deny(request):
+        return denied
+    users = context_of(request).users
+    user = users.find_by_email(LOCAL_USER_EMAIL) or users.create_user(
+        LOCAL_USER_EMAIL, secrets.token_urlsafe(32), {"name": "Local user"}
+    )
+    if user is None:  # created concurrently by another request
+        user = users.find_by_email(LOCAL_USER_EMAIL)
+    assert user is not None
+    session_id, refresh_token = users.start_session(user)
+    return session_response(request, users.get(user.id) or user, session_id, refresh_token)
+
+
 ROUTES: list[tuple[str, Any, list[str]]] = [
+    ("/admin/v1/local-session", local_session, ["POST"]),
     ("/admin/v1/faults", list_faults, ["GET"]),
     ("/admin/v1/faults", add_faults, ["POST"]),
     ("/admin/v1/faults", clear_faults, ["DELETE"]),

@@ -81,9 +81,7 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
-def _session_response(
-    request: Request, user: User, session_id: str, refresh_token: str
-) -> Response:
+def session_response(request: Request, user: User, session_id: str, refresh_token: str) -> Response:
     context = context_of(request)
     now = int(time.time())
     ttl = context.config.access_token_ttl_s
@@ -142,7 +140,7 @@ async def signup(request: Request) -> Response:
     if user is None:
         raise AuthApiError(422, "user_already_exists", "User already registered")
     session_id, refresh_token = users.start_session(user)
-    return _session_response(request, users.get(user.id) or user, session_id, refresh_token)
+    return session_response(request, users.get(user.id) or user, session_id, refresh_token)
 
 
 async def token(request: Request) -> Response:
@@ -159,7 +157,7 @@ async def token(request: Request) -> Response:
         if user is None:
             raise AuthApiError(400, "invalid_credentials", "Invalid login credentials")
         session_id, refresh_token = users.start_session(user)
-        return _session_response(request, users.get(user.id) or user, session_id, refresh_token)
+        return session_response(request, users.get(user.id) or user, session_id, refresh_token)
     if grant_type == "refresh_token":
         presented = body.get("refresh_token")
         if not isinstance(presented, str) or len(presented) < 12:
@@ -173,7 +171,7 @@ async def token(request: Request) -> Response:
             raise AuthApiError(
                 400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found"
             )
-        return _session_response(request, outcome.user, outcome.session_id, outcome.refresh_token)
+        return session_response(request, outcome.user, outcome.session_id, outcome.refresh_token)
     raise AuthApiError(400, "invalid_credentials", "unsupported_grant_type")
 
 

@@ -50,7 +50,9 @@ class AuthApi:
         return response
 
     @staticmethod
-    def _session(response: httpx.Response) -> Session:
+    def parse_session(response: httpx.Response) -> Session:
+        """The session in a token answer (also what the embedded server's local-session route
+        answers)."""
         body = json_object(response)
         user = body.get("user")
         if not isinstance(user, dict):
@@ -68,19 +70,21 @@ class AuthApi:
         )
 
     async def sign_up(self, email: str, password: str) -> Session:
-        return self._session(await self._post("/signup", {"email": email, "password": password}))
+        return self.parse_session(
+            await self._post("/signup", {"email": email, "password": password})
+        )
 
     async def sign_in_with_password(self, email: str, password: str) -> Session:
         response = await self._post(
             "/token?grant_type=password", {"email": email, "password": password}
         )
-        return self._session(response)
+        return self.parse_session(response)
 
     async def refresh(self, refresh_token: str) -> Session:
         response = await self._post(
             "/token?grant_type=refresh_token", {"refresh_token": refresh_token}
         )
-        return self._session(response)
+        return self.parse_session(response)
 
     async def get_user_id(self, access_token: str) -> str:
         with map_transport_errors(AuthError):

@@ -1,0 +1,283 @@
+"""The window's controller: widgets call its intent methods; it runs the async service work in
+tasks on the (qasync) loop and reports back through signals. No exception reaches a Qt slot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.domain.errors import ServiceError, SignedUrlExpired, UploaderError
+from desktop.domain.records import Attachment
+from desktop.domain.states import DocumentId, UploadId
+from desktop.domain.store import UploadStore
+from desktop.services.documents import DocumentsService
+from desktop.services.incidents import IncidentLog
+from desktop.services.pipeline import UploadPipeline
+from desktop.services.reconcile import Reconciler, ReconcileReport
+from desktop.services.signed_urls import IntegrityMismatch, SignedUrlCache
+from desktop.services.validation import validate_paths
+
+__all__ = ["AppController", "PreviewLoad", "Services"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    documents: DocumentsService
+    pipeline: UploadPipeline
+    urls: SignedUrlCache
+    incidents: IncidentLog
+    reconciler: Reconciler | None  # only with a service key
+    preview_dir: Path
+    max_file_size_bytes: int
+
+
+class PreviewLoad(QObject):
+    """One preview's fetch. Signals:
+    progressed(int): bytes received so far.
+    loaded(object): the local ``Path`` of the verified bytes.
+    url_ready(str, float): a signed URL (for streaming media) and when it expires.
+    failed(str): a message for the user.
+    """
+
+    progressed = Signal(int)
+    loaded = Signal(object)
+    url_ready = Signal(str, float)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.task: asyncio.Task[None] | None = None
+
+    def cancel(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+
+class AppController(QObject):
+    """Signals:
+    documents_changed(list[Document]), attachments_changed(str, list[Attachment]),
+    files_rejected(list[Rejection]), incidents_changed(list[Incident]),
+    reconciled(ReconcileReport), failed(str): a message for the user.
+    """
+
+    documents_changed = Signal(list)
+    attachments_changed = Signal(str, list)
+    files_rejected = Signal(list)
+    incidents_changed = Signal(list)
+    reconciled = Signal(object)
+    failed = Signal(str)
+
+    def __init__(
+        self, services: Services, store: UploadStore, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._store = store
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._document_id: str | None = None
+
+    @property
+    def services(self) -> Services:
+        return self._services
+
+    @property
+    def current_document_id(self) -> str | None:
+        return self._document_id
+
+    # Task plumbing
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(done, what))
+        return task
+
+    def _finished(self, task: asyncio.Task[Any], what: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, UploaderError):
+            self.failed.emit(f"Could not {what}: {error.message}")
+        elif error is not None:
+            log.error("unexpected error while trying to %s", what, exc_info=error)
+            self.failed.emit(f"Could not {what}: an unexpected error occurred.")
+
+    def is_idle(self) -> bool:
+        return not self._tasks
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+        await self._services.pipeline.wait_idle()
+
+    # Documents
+
+    def refresh_documents(self) -> None:
+        self._spawn(self._load_documents(), what="load the documents")
+
+    async def _load_documents(self) -> None:
+        self.documents_changed.emit(await self._services.documents.list_documents())
+
+    def select_document(self, document_id: str | None) -> None:
+        self._document_id = document_id
+        if document_id is not None:
+            self._spawn(self._load_attachments(document_id), what="load the attachments")
+
+    async def _load_attachments(self, document_id: str) -> None:
+        attachments = await self._services.documents.list_attachments(document_id)
+        self.attachments_changed.emit(document_id, attachments)
+
+    def create_document(self, title: str) -> None:
+        async def create() -> None:
+            document = await self._services.documents.create_document(title)
+            await self._load_documents()
+            self.select_document(document.id)
+
+        self._spawn(create(), what="create the document")
+
+    def rename_document(self, document_id: str, title: str) -> None:
+        async def rename() -> None:
+            await self._services.documents.rename_document(document_id, title)
+            await self._load_documents()
+
+        self._spawn(rename(), what="rename the document")
+
+    def delete_document(self, document_id: str) -> None:
+        async def delete() -> None:
+            result = await self._services.documents.delete_document(document_id)
+            if result.objects_left:
+                self.failed.emit(
+                    f"The document was deleted, but {result.objects_left} file(s) could not be "
+                    "removed from storage; reconciliation will clean them up."
+                )
+                self.refresh_incidents()
+            if self._document_id == document_id:
+                self._document_id = None
+            await self._load_documents()
+
+        self._spawn(delete(), what="delete the document")
+
+    # Uploads
+
+    def add_files(self, paths: Sequence[Path]) -> list[UploadId]:
+        """Validate and queue files for the selected document; rows appear at once."""
+        if self._document_id is None:
+            self.failed.emit("Select or create a document first.")
+            return []
+        accepted, rejected = validate_paths(
+            paths, max_size_bytes=self._services.max_file_size_bytes
+        )
+        if rejected:
+            self.files_rejected.emit(rejected)
+        ids = self._services.pipeline.submit(DocumentId(uuid.UUID(self._document_id)), accepted)
+        if ids:
+            self._spawn(self._after_uploads(), what="finish the uploads")
+        return ids
+
+    async def _after_uploads(self) -> None:
+        await self._services.pipeline.wait_idle()
+        self.refresh_incidents()
+
+    def cancel_upload(self, upload_id: UploadId) -> None:
+        self._services.pipeline.cancel(upload_id)
+
+    def retry_upload(self, upload_id: UploadId) -> None:
+        if self._services.pipeline.retry(upload_id):
+            self._spawn(self._after_uploads(), what="finish the uploads")
+
+    def remove_attachment(self, attachment_id: str) -> None:
+        async def remove() -> None:
+            await self._services.documents.delete_attachment(attachment_id)
+            if self._document_id is not None:
+                await self._load_attachments(self._document_id)
+
+        self._spawn(remove(), what="remove the attachment")
+
+    # Previews
+
+    def load_preview(self, attachment: Attachment, *, stream: bool = False) -> PreviewLoad:
+        """Fetch an attachment's bytes through the signed-URL cache (or just its URL, to stream)."""
+        load = PreviewLoad(self)
+        if stream:
+            load.task = self._spawn(
+                self._sign_for(load, attachment, refresh=False), what="preview the file"
+            )
+        else:
+            load.task = self._spawn(self._download(load, attachment), what="preview the file")
+        return load
+
+    def refresh_preview_url(self, load: PreviewLoad, attachment: Attachment) -> None:
+        """Re-sign before the cached URL stops being handed out (a preview kept open)."""
+        load.task = self._spawn(
+            self._sign_for(load, attachment, refresh=True), what="refresh the link"
+        )
+
+    async def _sign_for(self, load: PreviewLoad, attachment: Attachment, *, refresh: bool) -> None:
+        if refresh:
+            self._services.urls.invalidate(attachment.object_path)
+        try:
+            signed = await self._services.urls.get(attachment.object_path)
+        except ServiceError as error:
+            load.failed.emit(f"The file could not be opened: {error.message}")
+            return
+        load.url_ready.emit(signed.url, signed.expires_at)
+
+    async def _download(self, load: PreviewLoad, attachment: Attachment) -> None:
+        destination = (
+            self._services.preview_dir / f"{attachment.id}-{Path(attachment.object_path).name}"
+        )
+        await asyncio.to_thread(destination.parent.mkdir, parents=True, exist_ok=True)
+        try:
+            await self._services.urls.download(
+                attachment.object_path,
+                destination,
+                expected_sha256=attachment.sha256,
+                on_progress=load.progressed.emit,
+            )
+        except IntegrityMismatch:
+            load.failed.emit(
+                "The downloaded file does not match the checksum recorded at upload;"
+                " it is not shown."
+            )
+            return
+        except SignedUrlExpired:
+            load.failed.emit(
+                "The link to this file has expired or was revoked, and renewing it failed."
+            )
+            return
+        except ServiceError as error:
+            load.failed.emit(f"The file could not be downloaded: {error.message}")
+            return
+        signed = await self._services.urls.get(attachment.object_path)
+        load.url_ready.emit(signed.url, signed.expires_at)
+        load.loaded.emit(destination)
+
+    # Incidents and reconciliation
+
+    def refresh_incidents(self) -> None:
+        self.incidents_changed.emit(self._services.incidents.read())
+
+    def reconcile(self, *, purge: bool) -> None:
+        reconciler = self._services.reconciler
+        if reconciler is None:
+            self.failed.emit("Reconciliation needs the service_role key.")
+            return
+
+        async def run() -> None:
+            report: ReconcileReport = await reconciler.scan(self._services.pipeline.bucket)
+            if purge:
+                await reconciler.purge(report)
+                self.refresh_incidents()
+            self.reconciled.emit(report)
+
+        self._spawn(run(), what="reconcile storage with metadata")

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +20,10 @@ from pathlib import Path
 import httpx
 
 from desktop.config import SupabaseSettings
-from desktop.domain.errors import StorageError
+from desktop.domain.errors import AuthError, StorageError
 from desktop.domain.store import LoggingObserver, UploadStore
 from desktop.paths import embedded_server_dir, incident_log_path, journal_path
+from desktop.services.auth_api import AuthApi, Session
 from desktop.services.credentials import ApiKeyCredentials, Credentials
 from desktop.services.deletion import Deleter
 from desktop.services.incidents import IncidentLog
@@ -28,6 +33,7 @@ from desktop.services.reconcile import Reconciler
 from desktop.services.recovery import RecoveryReport, recover
 from desktop.services.rest_api import RestApi
 from desktop.services.storage_api import StorageApi
+from desktop.services.wire import auth_error, map_transport_errors
 
 __all__ = [
     "ATTACHMENTS_BUCKET",
@@ -59,6 +65,10 @@ class Connection:
     anon_key: str = field(repr=False)
     service_role_key: str | None = field(repr=False)
     is_embedded: bool
+    # The embedded server's keys can be re-read after its secret was rotated: (anon, service).
+    key_source: Callable[[], tuple[str, str]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def service_credentials(self) -> Credentials:
         if self.service_role_key is None:
@@ -162,3 +172,98 @@ def new_store() -> UploadStore:
 
 
 __all__ += ["new_store"]
+
+
+class EmbeddedProcess:
+    """The embedded server as a child process (the window's default backend). An already running
+    server in the same data directory is reused and left running."""
+
+    def __init__(self, data_dir: Path, *, ready_timeout_s: float = 15.0) -> None:
+        self._data_dir = data_dir
+        self._timeout_s = ready_timeout_s
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Connection:
+        from desktop.server.runner import running_server_url
+        from desktop.server.tokens import TokenSigner, load_or_create_secret
+
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        keys = TokenSigner(load_or_create_secret(self._data_dir / "jwt_secret")).api_keys()
+        url = running_server_url(self._data_dir)
+        if url is None:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "desktop",
+                    "serve",
+                    "--data-dir",
+                    str(self._data_dir),
+                    "--port",
+                    "0",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + self._timeout_s
+            pause = threading.Event()
+            while (
+                url := running_server_url(self._data_dir)
+            ) is None or not self._announced_by_child():
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the embedded server did not start")
+                pause.wait(0.02)
+        return Connection(
+            url,
+            keys.anon_key,
+            keys.service_role_key,
+            is_embedded=True,
+            key_source=embedded_key_source(self._data_dir),
+        )
+
+    def _announced_by_child(self) -> bool:
+        import json
+
+        try:
+            announced = json.loads((self._data_dir / "server.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return self._process is not None and announced.get("pid") == self._process.pid
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+
+
+def embedded_key_source(data_dir: Path) -> Callable[[], tuple[str, str]]:
+    """Reads the embedded server's current keys from its data directory (after a rotation)."""
+
+    def current_keys() -> tuple[str, str]:
+        from desktop.server.tokens import TokenSigner, load_or_create_secret
+
+        keys = TokenSigner(load_or_create_secret(data_dir / "jwt_secret")).api_keys()
+        return keys.anon_key, keys.service_role_key
+
+    return current_keys
+
+
+async def local_user_session(client: httpx.AsyncClient, connection: Connection) -> Session:
+    """Sign the embedded server's local desktop user in (created on first use); no password."""
+    assert connection.is_embedded
+    assert connection.service_role_key
+    with map_transport_errors(AuthError):
+        response = await client.post(
+            connection.url + "/admin/v1/local-session",
+            headers={"Authorization": f"Bearer {connection.service_role_key}"},
+        )
+    if response.is_error:
+        raise auth_error(response)
+    return AuthApi.parse_session(response)
+
+
+__all__ += ["EmbeddedProcess", "embedded_key_source", "local_user_session"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import signal
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -72,12 +75,14 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
 def main(ctx: click.Context, verbose: bool) -> None:
     """Attachment uploader for Supabase.
 
-    With no subcommand, runs the product on the embedded default backend.
+    With no subcommand, opens the window (on the embedded default unless a Supabase project is
+    configured).
     """
     configure_logging(logging.DEBUG if verbose else logging.WARNING)
     if ctx.invoked_subcommand is None:
-        # Until the desktop window lands, the product is the embedded server on the user's data.
-        ctx.invoke(serve)
+        from desktop.app import run
+
+        sys.exit(run())
 
 
 @main.command()
@@ -121,6 +126,7 @@ def serve(
     jwt_secret: str | None,
     faults_file: Path | None,
     file_size_limit: int | None,
+    exit_with_parent: bool = False,
 ) -> None:
     """Run the embedded Supabase-compatible server (Storage, REST, Auth) on loopback."""
     from desktop.server.context import DEFAULT_GLOBAL_FILE_SIZE_LIMIT, ServerConfig
@@ -163,7 +169,21 @@ def serve(
     click.echo(f"        data dir: {data_dir}")
     show_keys(server.keys)
     click.echo("\nPress Ctrl+C to stop.", err=True)
+    if exit_with_parent:
+        _stop_when_orphaned()
     server.serve_forever()
+
+
+def _stop_when_orphaned() -> None:
+    """SIGTERM ourselves (a graceful uvicorn shutdown) once the parent process is gone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 def _run_service_job(job: Job, *, announce_recovery: bool = False) -> int:

@@ -32,6 +32,10 @@ class AuthApi:
         self._base = url.rstrip("/") + "/auth/v1"
         self._anon_key = anon_key
 
+    def use_anon_key(self, anon_key: str) -> None:
+        """Switch to new project keys (after the project's JWT secret was rotated)."""
+        self._anon_key = anon_key
+
     def _headers(self, access_token: str | None = None) -> dict[str, str]:
         headers = {"apikey": self._anon_key, "X-Supabase-Api-Version": API_VERSION}
         if access_token is not None:

@@ -14,6 +14,10 @@ class Credentials(Protocol):
 
     async def headers(self) -> dict[str, str]: ...
 
+    async def renew(self) -> bool:
+        """Get fresh credentials after the server refused them; False if that is impossible."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyCredentials:
@@ -23,3 +27,6 @@ class ApiKeyCredentials:
 
     async def headers(self) -> dict[str, str]:
         return {"apikey": self.api_key, "Authorization": f"Bearer {self.api_key}"}
+
+    async def renew(self) -> bool:
+        return False  # a key cannot renew itself

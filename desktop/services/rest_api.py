@@ -15,6 +15,9 @@ from desktop.services.wire import JsonObject, JsonValue, map_transport_errors, r
 __all__ = ["Filter", "Page", "RestApi", "eq", "gt", "gte", "in_", "is_null", "lt", "lte", "neq"]
 
 
+REFUSED_JWT = frozenset({"PGRST301", "PGRST303"})
+
+
 class Filter(NamedTuple):
     """One PostgREST filter: ``column=operator.value``."""
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from desktop.domain.errors import AuthError
 from desktop.services.auth_api import AuthApi, Session
 
-__all__ = ["REFRESH_MARGIN_S", "UserSession"]
+__all__ = ["REFRESH_MARGIN_S", "Reauthenticate", "UserSession"]
 
 log = logging.getLogger(__name__)
+
+Reauthenticate = Callable[[], Awaitable[tuple[str, Session]]]
 
 # Refresh this long before expiry, so a request never leaves with a token about to lapse.
 REFRESH_MARGIN_S = 60.0
@@ -34,6 +37,7 @@ class UserSession:
         clock: Callable[[], float] = time.time,
         refresh_margin_s: float = REFRESH_MARGIN_S,
         on_refreshed: Callable[[Session], None] | None = None,
+        reauthenticate: Reauthenticate | None = None,
     ) -> None:
         self._auth = auth
         self._anon_key = anon_key
@@ -41,6 +45,7 @@ class UserSession:
         self._clock = clock
         self._margin_s = refresh_margin_s
         self._on_refreshed = on_refreshed
+        self._reauthenticate = reauthenticate
         self._lock = asyncio.Lock()
 
     @property
@@ -68,6 +73,25 @@ class UserSession:
                 if self._on_refreshed is not None:
                     self._on_refreshed(self._session)
         return self._session
+
+    async def renew(self) -> bool:
+        """Refresh now: the server refused the access token (e.g. its signing secret rotated)."""
+        stale = self._session
+        async with self._lock:
+            if self._session is stale:
+                try:
+                    self._session = await self._auth.refresh(stale.refresh_token)
+                except AuthError as error:
+                    # After a secret rotation even the anon key is refused; only whoever owns
+                    # the keys (the embedded server's host) can sign in again.
+                    if self._reauthenticate is None:
+                        log.info("session could not be renewed: %s", error)
+                        return False
+                    self._anon_key, self._session = await self._reauthenticate()
+                    self._auth.use_anon_key(self._anon_key)
+                if self._on_refreshed is not None:
+                    self._on_refreshed(self._session)
+        return True
 
     def _is_due(self) -> bool:
         return self._clock() >= self._session.expires_at - self._margin_s

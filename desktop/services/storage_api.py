@@ -82,6 +82,10 @@ def _object_info(item: JsonObject) -> ObjectInfo:
     )
 
 
+def _is_refused_token(error: StorageError) -> bool:
+    return error.code == "AccessDenied" and "row-level security" not in error.message
+
+
 def _quote_key(key: str) -> str:
     return urllib.parse.quote(key, safe="/")
 
@@ -175,11 +179,20 @@ class StorageApi:
         json_body: JsonValue = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        all_headers = await self._credentials.headers() | (headers or {})
-        request = self._client.build_request(
-            method, self._base + path, json=json_body, headers=all_headers
-        )
-        return await self._send(request)
+        for attempt in (1, 2):
+            all_headers = await self._credentials.headers() | (headers or {})
+            request = self._client.build_request(
+                method, self._base + path, json=json_body, headers=all_headers
+            )
+            try:
+                return await self._send(request)
+            except StorageError as error:
+                # A refused JWT (expired, or signed with a rotated secret) is renewed once.
+                if attempt == 2 or not _is_refused_token(error):
+                    raise
+                if not await self._credentials.renew():
+                    raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     # Buckets
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class Services:
     reconciler: Reconciler | None  # only with a service key
     preview_dir: Path
     max_file_size_bytes: int
+    clock: Callable[[], float] = time.time  # wall clock, as signed-URL expiry times are
 
 
 class PreviewLoad(QObject):

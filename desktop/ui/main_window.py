@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -46,6 +46,12 @@ def _tr(text: str) -> str:
 
 
 class MainWindow(QMainWindow):
+    """Signals:
+    closed(): the user closed the window.
+    """
+
+    closed = Signal()
+
     def __init__(self, controller: AppController, store: UploadStore, bridge: StoreBridge) -> None:
         super().__init__()
         self._controller = controller
@@ -199,10 +205,10 @@ class MainWindow(QMainWindow):
     def show_attachments(self, document_id: str, attachments: list[Attachment]) -> None:
         if document_id != self._controller.current_document_id:
             return
-        self.attachments.clear_rows()
-        for state in self._store.snapshot().values():
-            if str(state.document_id) == document_id:
-                self.attachments.render_state(state)
+        uploads = [s for s in self._store.snapshot().values() if str(s.document_id) == document_id]
+        self.attachments.retain({a.id for a in attachments} | {str(s.upload_id) for s in uploads})
+        for state in uploads:
+            self.attachments.render_state(state)
         for attachment in attachments:
             self.attachments.render_attachment(attachment)
 
@@ -322,3 +328,7 @@ class MainWindow(QMainWindow):
         self.incidents_dialog = IncidentsDialog(self._controller, self)
         self.incidents_dialog.open()
         return self.incidents_dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.closed.emit()
+        super().closeEvent(event)

@@ -7,8 +7,6 @@ lapses, and streamed media resumes at the same position with the new URL.
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -52,13 +50,11 @@ class PreviewDialog(QDialog):
         controller: AppController,
         attachment: Attachment,
         parent: QWidget | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(parent)
         self._controller = controller
         self._attachment = attachment
-        self._clock = clock
+        self._clock = controller.services.clock
         self.kind = preview_kind(attachment)
         self.url: str | None = None
         self.expires_at: float | None = None

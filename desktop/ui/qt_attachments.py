@@ -168,6 +168,18 @@ class QtAttachmentTable(QTableWidget):
         self._attachments.clear()
         self._meters.clear()
 
+    def retain(self, keys: set[str]) -> None:
+        """Drop the rows whose key is not in ``keys`` (others keep their widgets)."""
+        for key in [k for k in self._rows if k not in keys]:
+            self.removeRow(self._rows.pop(key))
+            self._states.pop(key, None)
+            self._attachments.pop(key, None)
+            self._meters.pop(key, None)
+        for row in range(self.rowCount()):
+            item = self.item(row, 0)
+            if item is not None:
+                self._rows[str(item.data(Qt.ItemDataRole.UserRole))] = row
+
     def _ensure_row(self, key: str, file_name: str) -> int:
         row = self._rows.get(key)
         if row is not None:

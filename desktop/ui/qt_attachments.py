@@ -123,6 +123,7 @@ class QtAttachmentTable(QTableWidget):
             ]
         )
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setColumnWidth(COLUMNS.index("speed"), 170)
         self.verticalHeader().setVisible(False)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -253,6 +253,7 @@ def _add_settings_action(
 
 
 async def _run_window(app: QApplication) -> None:
+    started = time.monotonic()
     qsettings = QSettings()
     settings = load_settings(qsettings)
     secrets, problem = _secret_store()
@@ -274,6 +275,7 @@ async def _run_window(app: QApplication) -> None:
                 application.window.statusBar().showMessage(problem, 15000)
             application.window.closed.connect(closed.set)
             application.window.show()
+            log.info("window shown %.2f s after start", time.monotonic() - started)
             await closed.wait()
             await application.aclose()
     finally:
@@ -282,9 +284,9 @@ async def _run_window(app: QApplication) -> None:
         await asyncio.to_thread(embedded.stop)
 
 
-def run() -> int:
+def run(log_level: int = logging.WARNING) -> int:
     """Open the window (on the embedded default unless a project is configured)."""
-    configure_logging(logging.WARNING)
+    configure_logging(log_level)
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setOrganizationName("attachments")

@@ -82,7 +82,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     if ctx.invoked_subcommand is None:
         from desktop.app import run
 
-        sys.exit(run())
+        sys.exit(run(logging.DEBUG if verbose else logging.WARNING))
 
 
 @main.command()

@@ -111,16 +111,25 @@ class _HashingReader:
         self.md5.update(chunk)
         return chunk
 
+    def _open_and_read(self) -> tuple[BinaryIO, bytes]:
+        source = self._path.open("rb")
+        return source, self._read(source)
+
     async def chunks(self) -> AsyncIterator[bytes]:
-        source = await asyncio.to_thread(self._path.open, "rb")
+        # One worker-thread hop per chunk (the first also opens the file): small files cost
+        # a single hop, and the event loop never waits on the disk or the hashing.
+        source, chunk = await asyncio.to_thread(self._open_and_read)
         try:
-            while chunk := await asyncio.to_thread(self._read, source):
+            while chunk:
                 self.size_bytes += len(chunk)
                 yield chunk
                 if self._on_progress is not None:
                     self._on_progress(self.size_bytes)
+                if len(chunk) < self._chunk_bytes:
+                    break  # a short read is the end of the file
+                chunk = await asyncio.to_thread(self._read, source)
         finally:
-            await asyncio.to_thread(source.close)
+            source.close()
 
 
 class _HashingWriter:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import puremagic
+import filetype
 
 __all__ = ["Candidate", "Rejection", "content_type_of", "safe_object_name", "validate_paths"]
 
@@ -54,8 +54,8 @@ def safe_object_name(file_name: str) -> str:
 def content_type_of(path: Path) -> str:
     """The MIME type from the content's magic bytes, else from the name, else octet-stream."""
     try:
-        sniffed = puremagic.from_file(str(path), mime=True)
-    except (puremagic.PureError, ValueError, OSError):
+        sniffed = filetype.guess_mime(str(path)) or ""
+    except OSError:
         sniffed = ""
     by_name, _ = mimetypes.guess_type(path.name)
     # Text formats have no magic; trust the name for them (CSV, JSON, Markdown, source).

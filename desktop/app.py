@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ from desktop.ui.main_window import MainWindow
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.settings_store import load_settings, save_settings
 
-__all__ = ["Application", "build_application", "run"]
+__all__ = ["Application", "build_application", "install_worker_threads", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +285,18 @@ async def _run_window(app: QApplication) -> None:
         await asyncio.to_thread(embedded.stop)
 
 
+def install_worker_threads(loop: asyncio.AbstractEventLoop) -> ThreadPoolExecutor:
+    """File reads and hashing run on plain worker threads.
+
+    WORKAROUND: qasync's default QThreadExecutor has crashed the interpreter under load here
+    ("none_dealloc: deallocating None" in a worker's queue.get); a standard ThreadPoolExecutor
+    works with qasync's run_in_executor and has no QThread to outlive the app.
+    """
+    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="attachments-io")
+    loop.set_default_executor(executor)
+    return executor
+
+
 def run(log_level: int = logging.WARNING) -> int:
     """Open the window (on the embedded default unless a project is configured)."""
     configure_logging(log_level)
@@ -294,6 +307,7 @@ def run(log_level: int = logging.WARNING) -> int:
     # The loop, not Qt, decides when to stop: cleanup (server, client) needs it running.
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
+    install_worker_threads(loop)
     asyncio.set_event_loop(loop)
     with loop:
         loop.run_until_complete(_run_window(app))

@@ -40,8 +40,12 @@ __all__ = [
     "SEQUENTIAL_FLAG_ENV",
     "Backend",
     "Connection",
+    "EmbeddedProcess",
     "MissingServiceKey",
     "connect",
+    "embedded_key_source",
+    "local_user_session",
+    "new_store",
     "open_backend",
     "sequential_flag",
 ]
@@ -171,9 +175,6 @@ def new_store() -> UploadStore:
     return UploadStore(LoggingObserver())
 
 
-__all__ += ["new_store"]
-
-
 class EmbeddedProcess:
     """The embedded server as a child process (the window's default backend). An already running
     server in the same data directory is reused and left running."""
@@ -264,6 +265,3 @@ async def local_user_session(client: httpx.AsyncClient, connection: Connection) 
     if response.is_error:
         raise auth_error(response)
     return AuthApi.parse_session(response)
-
-
-__all__ += ["EmbeddedProcess", "embedded_key_source", "local_user_session"]

@@ -19,7 +19,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QLinearGradient, QPainter
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import build_application
+from desktop.app import build_application, install_worker_threads
 from desktop.backend import Connection, embedded_key_source, local_user_session
 from desktop.config import AppSettings
 from desktop.domain.states import UploadStatus
@@ -39,7 +39,9 @@ def poster(path: Path) -> Path:
     painter.fillRect(image.rect(), gradient)
     painter.setPen(QColor("white"))
     painter.setFont(QFont("DejaVu Sans", 42, QFont.Weight.Bold))
-    painter.drawText(QRectF(0, 0, 960, 600), Qt.AlignmentFlag.AlignCenter, "Site visit — floor plan")
+    painter.drawText(
+        QRectF(0, 0, 960, 600), Qt.AlignmentFlag.AlignCenter, "Site visit — floor plan"
+    )
     painter.end()
     image.save(str(path))
     return path
@@ -63,9 +65,22 @@ async def main(work: Path) -> None:
     with EmbeddedServer(ServerConfig(data_dir=work / "server")) as server:
         client = httpx.AsyncClient(timeout=60)
         keys = server.keys
-        connection = Connection(server.url, keys.anon_key, keys.service_role_key, is_embedded=True, key_source=embedded_key_source(work / "server"))
+        connection = Connection(
+            server.url,
+            keys.anon_key,
+            keys.service_role_key,
+            is_embedded=True,
+            key_source=embedded_key_source(work / "server"),
+        )
         session = await local_user_session(client, connection)
-        app = await build_application(connection, session, AppSettings(), client=client, data_dir=work / "data", preview_dir=work / "previews")
+        app = await build_application(
+            connection,
+            session,
+            AppSettings(),
+            client=client,
+            data_dir=work / "data",
+            preview_dir=work / "previews",
+        )
         window = app.window
         window.resize(1200, 780)
         window.move(40, 40)
@@ -76,7 +91,12 @@ async def main(work: Path) -> None:
         files.mkdir()
         image = poster(files / "floor-plan.png")
         app.controller.add_files([image])
-        await until(lambda: window.attachments.rowCount() == 1 and window.attachments.attachment(window.attachments.selected_key() or "") is None)
+        await until(
+            lambda: (
+                window.attachments.rowCount() == 1
+                and window.attachments.attachment(window.attachments.selected_key() or "") is None
+            )
+        )
         await app.controller.services.pipeline.wait_idle()
         big = []
         for name in ("survey-video.mp4", "scan-archive.zip", "drone-photos.tar"):
@@ -90,16 +110,33 @@ async def main(work: Path) -> None:
 
         def mid_upload() -> bool:
             states = [store.get(i) for i in ids]
-            return all(s is not None and s.status is UploadStatus.UPLOADING and 0.15 < s.bytes_sent / s.size_bytes < 0.8 for s in states)
+            return all(
+                s is not None
+                and s.status is UploadStatus.UPLOADING
+                and 0.15 < s.bytes_sent / s.size_bytes < 0.8
+                for s in states
+            )
 
         await until(mid_upload)
         await grab("parallel-uploads.png")
         await app.controller.services.pipeline.wait_idle()
         app.controller.select_document(app.controller.current_document_id)
-        await until(lambda: window.attachments.rowCount() == 4 and any(
-            (a := window.attachments.attachment(k)) is not None and a.file_name == "floor-plan.png" for k in list(window.attachments._rows)  # noqa: SLF001
-        ))
-        [attachment] = [a for k in list(window.attachments._rows) if (a := window.attachments.attachment(k)) is not None and a.file_name == "floor-plan.png"]  # noqa: SLF001
+        await until(
+            lambda: (
+                window.attachments.rowCount() == 4
+                and any(
+                    (a := window.attachments.attachment(k)) is not None
+                    and a.file_name == "floor-plan.png"
+                    for k in list(window.attachments._rows)  # noqa: SLF001
+                )
+            )
+        )
+        [attachment] = [
+            a
+            for k in list(window.attachments._rows)
+            if (a := window.attachments.attachment(k)) is not None
+            and a.file_name == "floor-plan.png"
+        ]  # noqa: SLF001
         dialog = window.open_preview(attachment)
         dialog.move(200, 120)
         await until(lambda: dialog.content is not None)
@@ -113,6 +150,7 @@ if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     qt_app = QApplication(sys.argv)
     loop = qasync.QEventLoop(qt_app)
+    install_worker_threads(loop)
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory() as tmp, loop:
         loop.run_until_complete(main(Path(tmp)))

@@ -14,7 +14,13 @@ from desktop.domain.events import UploadEvent
 from desktop.domain.states import UploadId, UploadState
 from desktop.domain.transitions import reduce
 
-__all__ = ["StoreClosed", "StoreObserver", "Transition", "UploadStore"]
+__all__ = [
+    "LoggingObserver",
+    "StoreClosed",
+    "StoreObserver",
+    "Transition",
+    "UploadStore",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +118,3 @@ class LoggingObserver:
 
     def on_error(self, event: UploadEvent, error: IllegalTransition) -> None:
         log.error("illegal transition: %s", error, extra={"upload_id": str(event.upload_id)})
-
-
-__all__ += ["LoggingObserver"]

@@ -16,13 +16,16 @@ from desktop.server.errors import StorageApiError
 from desktop.server.tokens import ANON, InvalidToken, Principal
 
 __all__ = [
+    "ANON",
     "bearer_token",
     "can_manage_buckets",
     "can_see_buckets",
     "can_see_object",
     "can_write_objects",
     "context_of",
+    "listing_owner",
     "optional_principal",
+    "owner_of",
     "require_principal",
 ]
 
@@ -87,6 +90,3 @@ def owner_of(principal: Principal) -> str:
 def listing_owner(principal: Principal) -> str | None:
     """The owner filter for listings: None means every object."""
     return None if principal.is_service else (principal.sub or "\x00no-owner")
-
-
-__all__ += ["ANON", "listing_owner", "owner_of"]

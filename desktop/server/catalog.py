@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from desktop.server.database import SqliteStore
 
 __all__ = ["Bucket", "Catalog", "DuplicateError", "StoredObject", "TusUpload", "iso_now"]
 
@@ -226,32 +226,11 @@ def _like_prefix(prefix: str) -> str:
     return escaped + "%"
 
 
-class Catalog:
+class Catalog(SqliteStore):
     """The SQLite side of storage. Every method is one short transaction."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        super().__init__(path, _SCHEMA)
 
     # Buckets
 
@@ -463,15 +442,21 @@ class Catalog:
     ) -> list[StoredObject]:
         """Objects whose key starts with ``prefix``, by ``order_by``, after the key ``after``."""
         direction = "DESC" if descending else "ASC"
-        sql = "SELECT * FROM objects WHERE bucket_id=? AND name LIKE ? ESCAPE '\\'"
-        params: list[Any] = [bucket_id, _like_prefix(prefix)]
+        # A range on (bucket_id, name) rather than LIKE, so the unique index serves both the
+        # filter and the order: a cursor page costs O(page), not a scan of the bucket.
+        sql = "SELECT * FROM objects WHERE bucket_id=?"
+        params: list[Any] = [bucket_id]
+        if prefix:
+            sql += " AND name >= ? AND name < ?"
+            params += [prefix, prefix + "\U0010ffff"]
         if after is not None:
             sql += " AND name < ?" if descending else " AND name > ?"
             params.append(after)
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
-        sql += f" ORDER BY {order_by} {direction}, name {direction} LIMIT ?"
+        tie_break = f", name {direction}" if order_by != "name" else ""
+        sql += f" ORDER BY {order_by} {direction}{tie_break} LIMIT ?"
         params.append(limit if limit is not None else -1)
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()

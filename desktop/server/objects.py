@@ -393,14 +393,13 @@ async def move(request: Request) -> Response:
     check_key(destination_bucket, destination)
     bucket = existing_bucket(context, bucket_id)
     existing_bucket(context, destination_bucket)
-    stored = visible_object(context, principal, bucket, source)
+    visible_object(context, principal, bucket, source)  # NoSuchKey unless the caller sees it
     if (bucket_id, source) == (destination_bucket, destination):
         return JSONResponse({"message": "Successfully moved"})
     try:
         context.catalog.rename_object(bucket_id, source, destination_bucket, destination)
     except DuplicateError as exc:
         raise StorageApiError.key_exists() from exc
-    del stored
     return JSONResponse({"message": "Successfully moved"})
 
 

@@ -7,14 +7,12 @@ changes only rows whose ``owner_id`` is their ``auth.uid()``, and ``anon`` sees 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from desktop.server.database import SqliteStore
 from desktop.server.tables import TABLES, PgError, Table, pg_now
 from desktop.server.tokens import Principal
 
@@ -60,32 +58,9 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
-class RestStore:
+class RestStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        for table in TABLES.values():
-            self._conn.execute(table.ddl())
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        super().__init__(path, ";".join(table.ddl() for table in TABLES.values()))
 
     # WHERE clauses
 
@@ -126,10 +101,13 @@ class RestStore:
     def _order_sql(query: Query) -> str:
         terms = []
         for order in query.order:
-            _column(query.table, order.column)
+            column = _column(query.table, order.column)
             nulls_first = order.descending if order.nulls_first is None else order.nulls_first
             direction = "DESC" if order.descending else "ASC"
-            terms.append(f"({_quote(order.column)} IS NULL) {'DESC' if nulls_first else 'ASC'}")
+            if (
+                column.nullable
+            ):  # PostgreSQL's NULLS LAST/FIRST; pointless (and unindexable) otherwise
+                terms.append(f"({_quote(order.column)} IS NULL) {'DESC' if nulls_first else 'ASC'}")
             terms.append(f"{_quote(order.column)} {direction}")
         return (" ORDER BY " + ", ".join(terms)) if terms else ""
 

@@ -6,7 +6,6 @@ import json
 import secrets
 import sqlite3
 import string
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import bcrypt
 
 from desktop.server.catalog import iso_now
+from desktop.server.database import SqliteStore
 
 __all__ = ["RefreshOutcome", "User", "UserStore"]
 
@@ -96,20 +96,9 @@ def _user(row: sqlite3.Row) -> User:
     )
 
 
-class UserStore:
+class UserStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        super().__init__(path, _SCHEMA)
 
     def create_user(self, email: str, password: str, user_metadata: dict[str, Any]) -> User | None:
         """The new user, or None when the email is taken."""

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop.domain.errors import ServiceError, SignedUrlExpired, UploaderError
-from desktop.domain.records import Attachment
+from desktop.domain.records import Attachment, preview_kind
 from desktop.domain.states import DocumentId, UploadId
 from desktop.domain.store import UploadStore
 from desktop.services.documents import DocumentsService
@@ -28,6 +28,8 @@ from desktop.services.validation import validate_paths
 __all__ = ["AppController", "PreviewLoad", "Services"]
 
 log = logging.getLogger(__name__)
+
+THUMBNAIL_MAX_BYTES = 5 * 1024 * 1024  # larger images keep the generic icon
 
 
 @dataclass
@@ -68,9 +70,10 @@ class AppController(QObject):
     """Signals:
     documents_changed(list[Document]), attachments_changed(str, list[Attachment]),
     files_rejected(list[Rejection]), incidents_changed(list[Incident]),
-    reconciled(ReconcileReport), failed(str): a message for the user.
+    reconciled(ReconcileReport), thumbnail_ready(str, Path), failed(str): a message for the user.
     """
 
+    thumbnail_ready = Signal(str, object)
     documents_changed = Signal(list)
     attachments_changed = Signal(str, list)
     files_rejected = Signal(list)
@@ -138,6 +141,29 @@ class AppController(QObject):
     async def _load_attachments(self, document_id: str) -> None:
         attachments = await self._services.documents.list_attachments(document_id)
         self.attachments_changed.emit(document_id, attachments)
+        images = [
+            a
+            for a in attachments
+            if preview_kind(a) == "image" and a.size_bytes <= THUMBNAIL_MAX_BYTES
+        ]
+        if images:
+            await self._load_thumbnails(images)
+
+    async def _load_thumbnails(self, images: Sequence[Attachment]) -> None:
+        """Thumbnails of the listed images: one batch sign request for all, then small fetches."""
+        urls = self._services.urls
+        signed = await urls.get_many([image.object_path for image in images])
+        for image in images:
+            destination = self._services.preview_dir / "thumbnails" / f"{image.id}"
+            if signed.get(image.object_path) is None:
+                continue
+            await asyncio.to_thread(destination.parent.mkdir, parents=True, exist_ok=True)
+            try:
+                await urls.download(image.object_path, destination, expected_sha256=image.sha256)
+            except ServiceError as error:
+                log.info("no thumbnail for %s: %s", image.id, error)
+                continue
+            self.thumbnail_ready.emit(image.id, destination)
 
     def create_document(self, title: str) -> None:
         async def create() -> None:

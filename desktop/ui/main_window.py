@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         controller.files_rejected.connect(self.show_rejections)
         controller.incidents_changed.connect(self.show_incidents)
         controller.failed.connect(self._on_controller_failed)
+        controller.thumbnail_ready.connect(self.attachments.show_thumbnail)
         self.preview: PreviewDialog | None = None
         self.incidents_dialog: IncidentsDialog | None = None
 

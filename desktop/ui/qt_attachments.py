@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -135,6 +135,7 @@ class QtAttachmentTable(QTableWidget):
         self._states: dict[str, UploadState] = {}
         self._attachments: dict[str, Attachment] = {}
         self._meters: dict[str, ThroughputMeter] = {}
+        self._thumbnails: set[str] = set()
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
 
     # Rendering
@@ -168,6 +169,7 @@ class QtAttachmentTable(QTableWidget):
         self._states.clear()
         self._attachments.clear()
         self._meters.clear()
+        self._thumbnails.clear()
 
     def retain(self, keys: set[str]) -> None:
         """Drop the rows whose key is not in ``keys`` (others keep their widgets)."""
@@ -176,6 +178,7 @@ class QtAttachmentTable(QTableWidget):
             self._states.pop(key, None)
             self._attachments.pop(key, None)
             self._meters.pop(key, None)
+            self._thumbnails.discard(key)
         for row in range(self.rowCount()):
             item = self.item(row, 0)
             if item is not None:
@@ -269,6 +272,19 @@ class QtAttachmentTable(QTableWidget):
         actions.retry.setEnabled(False)
         actions.preview.setEnabled(True)
         actions.remove.setEnabled(True)
+
+    def show_thumbnail(self, key: str, path: Path) -> None:
+        row = self._rows.get(key)
+        pixmap = QPixmap(str(path))
+        if row is None or pixmap.isNull():
+            return
+        item = self.item(row, COLUMNS.index("name"))
+        if item is not None:
+            item.setIcon(QIcon(pixmap.scaled(48, 48, Qt.AspectRatioMode.KeepAspectRatio)))
+            self._thumbnails.add(key)
+
+    def has_thumbnail(self, key: str) -> bool:
+        return key in self._thumbnails
 
     def attachment(self, key: str) -> Attachment | None:
         return self._attachments.get(key)

@@ -16,7 +16,7 @@ import qasync
 from keyring.backend import KeyringBackend
 from pytestqt.qtbot import QtBot
 
-from desktop.app import Application, build_application
+from desktop.app import Application, build_application, install_worker_threads
 from desktop.backend import Connection, embedded_key_source, local_user_session
 from desktop.config import AppSettings
 from tests.helpers.fakes import FakeClock
@@ -29,8 +29,7 @@ RUN_TIMEOUT_MS = 20_000
 def qloop(qapp: Any) -> Iterator[qasync.QEventLoop]:
     """An asyncio loop on Qt's loop; loop errors fail the test at teardown."""
     loop = qasync.QEventLoop(qapp, already_running=True)
-    executor = qasync.QThreadExecutor(4)
-    loop.set_default_executor(executor)
+    executor = install_worker_threads(loop)
     asyncio.set_event_loop(loop)
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _, context: errors.append(context))

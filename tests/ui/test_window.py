@@ -226,7 +226,9 @@ def test_image_pdf_and_text_previews(
     for path in (make_png(folder / "photo.png"), make_pdf(folder / "report.pdf"), text):
         upload_one(app, qtbot, path)
 
-    image_dialog = app.window.open_preview(attachment_named(app, "photo.png"))
+    photo = attachment_named(app, "photo.png")
+    qtbot.waitUntil(lambda: app.window.attachments.has_thumbnail(photo.id), timeout=TIMEOUT_MS)
+    image_dialog = app.window.open_preview(photo)
     qtbot.waitUntil(lambda: image_dialog.content is not None, timeout=TIMEOUT_MS)
     assert image_dialog.kind == "image"
     shown = image_dialog.image.pixmap()
@@ -481,3 +483,47 @@ def test_settings_persist_without_secrets(qtbot: QtBot, tmp_path: Path) -> None:
         "https://abc.supabase.co",
     )
     assert "anon-key-value" not in (tmp_path / "settings.ini").read_text()
+
+
+def test_documents_create_rename_and_delete_with_confirmation(
+    make_app: Callable[..., Application],
+    server: RunningServer,
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    app = make_app()
+    window = app.window
+    answers = iter([("Contracts", True), ("Signed contracts", True)])
+    monkeypatch.setattr(
+        QInputDialog, "getText", staticmethod(lambda *args, **kwargs: next(answers))
+    )
+    qtbot.mouseClick(window.new_document, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.documents.count() == 1 and window.documents.selectedItems() != [],
+        timeout=TIMEOUT_MS,
+    )
+    upload_one(app, qtbot, files(tmp_path, 10)[0])
+    qtbot.mouseClick(window.rename_document, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: (
+            window.documents.count() == 1 and window.documents.item(0).text() == "Signed contracts"
+        ),
+        timeout=TIMEOUT_MS,
+    )
+
+    confirmations: list[str] = []
+
+    def confirm(parent: object, title: str, text: str) -> QMessageBox.StandardButton:
+        confirmations.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(confirm))
+    qtbot.mouseClick(window.delete_document, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.documents.count() == 0, timeout=TIMEOUT_MS)
+    assert confirmations == ["Delete “Signed contracts” and all its attachments?"]
+    assert window.attachments.rowCount() == 0
+    with server.client(server.service_key) as storage:
+        assert storage.post(f"/object/list-v2/{BUCKET}", json={}).json()["objects"] == []

@@ -111,23 +111,18 @@ class _HashingReader:
         self.md5.update(chunk)
         return chunk
 
-    def _open_and_read(self) -> tuple[BinaryIO, bytes]:
-        source = self._path.open("rb")
-        return source, self._read(source)
-
     async def chunks(self) -> AsyncIterator[bytes]:
-        # One worker-thread hop per chunk (the first also opens the file): small files cost
-        # a single hop, and the event loop never waits on the disk or the hashing.
-        source, chunk = await asyncio.to_thread(self._open_and_read)
+        # Opening is a quick syscall done here, so a cancelled upload can never leave a file
+        # handle behind in a worker thread; each read (and its hashing) is one thread hop.
+        source = self._path.open("rb")
         try:
-            while chunk:
+            while chunk := await asyncio.to_thread(self._read, source):
                 self.size_bytes += len(chunk)
                 yield chunk
                 if self._on_progress is not None:
                     self._on_progress(self.size_bytes)
                 if len(chunk) < self._chunk_bytes:
                     break  # a short read is the end of the file
-                chunk = await asyncio.to_thread(self._read, source)
         finally:
             source.close()
 

@@ -34,7 +34,10 @@ def qloop(qapp: Any) -> Iterator[qasync.QEventLoop]:
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _, context: errors.append(context))
     yield loop
-    executor.shutdown(wait=True)  # no worker QThread outlives the test
+    executor.shutdown(wait=True)  # no worker thread outlives the test
+    # The loop marked itself running on Qt's loop; later (non-Qt) async tests need that undone.
+    loop._after_run_forever()  # noqa: SLF001 - qasync's own counterpart of already_running
+    asyncio.events._set_running_loop(None)  # noqa: SLF001
     asyncio.set_event_loop(None)
     assert errors == [], errors
 

@@ -83,10 +83,10 @@ class _RowActions(QWidget):
         for button in (self.cancel, self.retry, self.preview, self.remove):
             layout.addWidget(button)
 
-    def _button(self, label: str, icon: object, file_name: str) -> QToolButton:
+    def _button(self, label: str, icon: QIcon, file_name: str) -> QToolButton:
         button = QToolButton(self)
         button.setText(label)
-        button.setIcon(icon)  # type: ignore[arg-type]  # a QIcon from the style
+        button.setIcon(icon)
         button.setToolTip(label)
         button.setAccessibleName(f"{label} {file_name}")
         return button

@@ -72,10 +72,12 @@ class TokenSigner:
         # re-verifying each costs PyJWT ~30 us per request. Verified claims are kept until the
         # token's exp, and forgotten when the secret rotates.
         self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._keys: ApiKeys | None = None
 
     def rotate(self, secret: str) -> None:
         self._secret = secret
         self._verified.clear()
+        self._keys = None
 
     def sign(self, claims: dict[str, Any], *, with_typ: bool = True) -> str:
         # Storage's signed-URL tokens carry a bare {"alg":"HS256"} header, no "typ".
@@ -133,6 +135,13 @@ class TokenSigner:
         )
 
     def api_keys(self) -> ApiKeys:
+        """The project's anon and service_role keys: minted once per secret, so every caller
+        sees the same keys until the next rotation."""
+        if self._keys is None:
+            self._keys = self._mint_api_keys()
+        return self._keys
+
+    def _mint_api_keys(self) -> ApiKeys:
         now = int(time.time())
 
         def key(role: str) -> str:

@@ -221,9 +221,8 @@ def _placeholders(values: list[str]) -> str:
     return ",".join("?" * len(values))
 
 
-def _like_prefix(prefix: str) -> str:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class Catalog(SqliteStore):
@@ -275,7 +274,7 @@ class Catalog(SqliteStore):
         sql += f" ORDER BY {sort_column} {sort_order}, id LIMIT ? OFFSET ?"
         with self._lock:
             rows = self._conn.execute(
-                sql, (_like_prefix("") if not search else "%" + search + "%", limit or -1, offset)
+                sql, (f"%{_like_escape(search)}%", limit or -1, offset)
             ).fetchall()
         return [_bucket(row) for row in rows]
 

@@ -111,6 +111,8 @@ def test_list_buckets_includes_type(storage: httpx.Client) -> None:
     assert [b["name"] for b in storage.get("/bucket", params={"limit": 1, "offset": 1}).json()] == [
         "b-two"
     ]
+    assert [b["name"] for b in storage.get("/bucket", params={"search": "one"}).json()] == ["a-one"]
+    assert storage.get("/bucket", params={"search": "%"}).json() == []
 
 
 def test_update_bucket_changes_limits(storage: httpx.Client, bucket: str) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -293,7 +295,7 @@ async def insert(request: Request) -> Response:
         "merge-duplicates": "merge",
         "ignore-duplicates": "ignore",
     }.get(prefer.get("resolution", ""))  # type: ignore[assignment]  # values are literals
-    try:
+    with _statement_errors(caller):
         rows = context_of(request).rest.insert(
             caller,
             table,
@@ -304,10 +306,6 @@ async def insert(request: Request) -> Response:
             on_conflict=request.query_params.get("on_conflict", "id"),
             expect_single=_wants_single(request) and prefer.get("return") == "representation",
         )
-    except PgError as exc:
-        raise _with_role_status(exc, caller) from exc
-    except SingleObjectRequired as exc:
-        raise _single_error(exc.rows) from exc
     return _mutation_response(request, rows, table, created=True)
 
 
@@ -318,17 +316,13 @@ async def update(request: Request) -> Response:
     if not isinstance(body, dict):
         raise RestError(PgError("PGRST102", "Empty or invalid json"))
     prefer = _prefer(request)
-    try:
+    with _statement_errors(caller):
         rows = context_of(request).rest.update(
             caller,
             _query(request, table),
             body,
             expect_single=_wants_single(request) and prefer.get("return") == "representation",
         )
-    except PgError as exc:
-        raise _with_role_status(exc, caller) from exc
-    except SingleObjectRequired as exc:
-        raise _single_error(exc.rows) from exc
     return _mutation_response(request, rows, table, created=False)
 
 
@@ -336,17 +330,24 @@ async def delete(request: Request) -> Response:
     caller = _caller(request)
     table = _table(request)
     prefer = _prefer(request)
-    try:
+    with _statement_errors(caller):
         rows = context_of(request).rest.delete(
             caller,
             _query(request, table),
             expect_single=_wants_single(request) and prefer.get("return") == "representation",
         )
+    return _mutation_response(request, rows, table, created=False)
+
+
+@contextmanager
+def _statement_errors(caller: Principal) -> Iterator[None]:
+    """A statement's PostgreSQL errors as PostgREST answers them."""
+    try:
+        yield
     except PgError as exc:
         raise _with_role_status(exc, caller) from exc
     except SingleObjectRequired as exc:
         raise _single_error(exc.rows) from exc
-    return _mutation_response(request, rows, table, created=False)
 
 
 def _with_role_status(error: PgError, caller: Principal) -> RestError:

@@ -30,7 +30,15 @@ class RecordingSleep:
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
-        await asyncio.sleep(0)
+        await yield_to_loop()
+
+
+async def yield_to_loop() -> None:
+    """Let every other ready callback run once (what ``sleep(0)`` does), without waiting."""
+    loop = asyncio.get_running_loop()
+    turn: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(turn.set_result, None)
+    await turn
 
 
 class RecordingObserver:

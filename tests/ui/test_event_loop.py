@@ -8,6 +8,8 @@ import sys
 import qasync
 from pytestqt.qtbot import QtBot
 
+from tests.helpers.fakes import yield_to_loop
+
 
 def test_scheduling_many_callbacks_does_not_drain_nones_refcount(
     qtbot: QtBot, qloop: qasync.QEventLoop
@@ -17,7 +19,7 @@ def test_scheduling_many_callbacks_does_not_drain_nones_refcount(
 
     async def churn() -> None:
         for _ in range(5000):
-            await asyncio.sleep(0)  # one qasync timer started and killed each time
+            await yield_to_loop()  # one qasync timer started and killed each time
         done.set()
 
     task = qloop.create_task(churn())

@@ -187,6 +187,18 @@ def upload_one(app: Application, qtbot: QtBot, path: Path) -> None:
     )
 
 
+def app_with_note(
+    make_app: Callable[..., Application], qtbot: QtBot, tmp_path: Path, name: str, text: str
+) -> Application:
+    """A window with one document holding one uploaded text note."""
+    app = make_app()
+    with_document(app, qtbot)
+    note = tmp_path / name
+    note.write_text(text)
+    upload_one(app, qtbot, note)
+    return app
+
+
 def attachment_named(app: Application, name: str):
     table = app.window.attachments
     for row in range(table.rowCount()):
@@ -255,11 +267,7 @@ def test_image_pdf_and_text_previews(
 def test_open_preview_refreshes_its_url_before_the_cache_expires(
     make_app: Callable[..., Application], qtbot: QtBot, tmp_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app()
-    with_document(app, qtbot)
-    note = tmp_path / "note.txt"
-    note.write_text("hello")
-    upload_one(app, qtbot, note)
+    app = app_with_note(make_app, qtbot, tmp_path, "note.txt", "hello")
     urls = app.services.urls
     dialog = app.window.open_preview(attachment_named(app, "note.txt"))
     qtbot.waitUntil(
@@ -291,11 +299,7 @@ def test_open_preview_refreshes_its_url_before_the_cache_expires(
 def test_preview_recovers_once_after_the_signing_secret_was_rotated(
     make_app: Callable[..., Application], server: RunningServer, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    app = make_app()
-    with_document(app, qtbot)
-    note = tmp_path / "secret.txt"
-    note.write_text("still readable")
-    upload_one(app, qtbot, note)
+    app = app_with_note(make_app, qtbot, tmp_path, "secret.txt", "still readable")
     attachment = attachment_named(app, "secret.txt")
     first = app.window.open_preview(attachment)
     qtbot.waitUntil(lambda: first.content is not None, timeout=TIMEOUT_MS)
@@ -314,11 +318,7 @@ def test_preview_recovers_once_after_the_signing_secret_was_rotated(
 def test_preview_says_so_when_the_link_fails_twice(
     make_app: Callable[..., Application], server: RunningServer, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    app = make_app()
-    with_document(app, qtbot)
-    note = tmp_path / "twice.txt"
-    note.write_text("x")
-    upload_one(app, qtbot, note)
+    app = app_with_note(make_app, qtbot, tmp_path, "twice.txt", "x")
     fault(server, method="GET", path="/storage/v1/object/sign/*", times=2, status=400,
           body={"statusCode": "400", "error": "InvalidJWT", "message": "signature verification failed", "code": "InvalidJWT"})  # fmt: skip
     dialog = app.window.open_preview(attachment_named(app, "twice.txt"))
@@ -331,11 +331,7 @@ def test_preview_says_so_when_the_link_fails_twice(
 def test_checksum_mismatch_is_shown_not_the_content(
     make_app: Callable[..., Application], server: RunningServer, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    app = make_app()
-    with_document(app, qtbot)
-    note = tmp_path / "tampered.txt"
-    note.write_text("original")
-    upload_one(app, qtbot, note)
+    app = app_with_note(make_app, qtbot, tmp_path, "tampered.txt", "original")
     attachment = attachment_named(app, "tampered.txt")
     # Corrupt the stored bytes behind Storage's back (same length, different content).
     stored = server.server.context.catalog.get_object(BUCKET, attachment.object_path)

@@ -91,13 +91,8 @@ async def main(work: Path) -> None:
         files.mkdir()
         image = poster(files / "floor-plan.png")
         app.controller.add_files([image])
-        await until(
-            lambda: (
-                window.attachments.rowCount() == 1
-                and window.attachments.attachment(window.attachments.selected_key() or "") is None
-            )
-        )
-        await app.controller.services.pipeline.wait_idle()
+        await until(lambda: window.attachments.rowCount() == 1)
+        await app.controller.wait_idle()
         big = []
         for name in ("survey-video.mp4", "scan-archive.zip", "drone-photos.tar"):
             path = files / name
@@ -105,15 +100,13 @@ async def main(work: Path) -> None:
                 for _ in range(300):
                     out.write(os.urandom(MIB))
             big.append(path)
-        ids = app.controller.add_files(big)
+        app.controller.add_files(big)
         store = app.controller.services.pipeline._store  # noqa: SLF001 - read-only, for timing the shot
 
         def mid_upload() -> bool:
-            states = [store.get(i) for i in ids]
-            return all(
-                s is not None
-                and s.status is UploadStatus.UPLOADING
-                and 0.15 < s.bytes_sent / s.size_bytes < 0.8
+            states = [s for s in store.snapshot().values() if s.size_bytes == 300 * MIB]
+            return len(states) == 3 and all(
+                s.status is UploadStatus.UPLOADING and 0.15 < s.bytes_sent / s.size_bytes < 0.8
                 for s in states
             )
 

@@ -197,20 +197,23 @@ class AppController(QObject):
 
     # Uploads
 
-    def add_files(self, paths: Sequence[Path]) -> list[UploadId]:
-        """Validate and queue files for the selected document; rows appear at once."""
-        if self._document_id is None:
+    def add_files(self, paths: Sequence[Path]) -> None:
+        """Validate (on a worker thread: a dropped folder may hold thousands of files) and queue
+        the files for the selected document; their rows appear as soon as they are queued."""
+        document_id = self._document_id
+        if document_id is None:
             self.failed.emit("Select or create a document first.")
-            return []
-        accepted, rejected = validate_paths(
-            paths, max_size_bytes=self._services.max_file_size_bytes
+            return
+        self._spawn(self._add(document_id, list(paths)), what="add the files")
+
+    async def _add(self, document_id: str, paths: list[Path]) -> None:
+        accepted, rejected = await asyncio.to_thread(
+            validate_paths, paths, max_size_bytes=self._services.max_file_size_bytes
         )
         if rejected:
             self.files_rejected.emit(rejected)
-        ids = self._services.pipeline.submit(DocumentId(uuid.UUID(self._document_id)), accepted)
-        if ids:
-            self._spawn(self._after_uploads(), what="finish the uploads")
-        return ids
+        if self._services.pipeline.submit(DocumentId(uuid.UUID(document_id)), accepted):
+            await self._after_uploads()
 
     async def _after_uploads(self) -> None:
         await self._services.pipeline.wait_idle()

@@ -80,7 +80,7 @@ async def measure(runs: int, work: Path) -> dict[str, list[tuple[float, float]]]
             recorder.start()
             started = time.perf_counter()
             app.controller.add_files(files)
-            await app.controller.services.pipeline.wait_idle()
+            await app.controller.wait_idle()
             busy_s = time.perf_counter() - started
             stalls = recorder.stop()
             results["5 x 200 MiB uploading"].append((max(stalls), p99(stalls)))

@@ -23,18 +23,18 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.backend import (
-    ATTACHMENTS_BUCKET,
     HTTP_TIMEOUT,
     Connection,
     EmbeddedProcess,
+    ensure_bucket,
     local_user_session,
     new_store,
     sequential_flag,
 )
 from desktop.config import AppSettings, ConnectionMode, SupabaseSettings
-from desktop.domain.errors import ServiceError, StorageError
+from desktop.domain.errors import ServiceError
 from desktop.log import configure_logging
-from desktop.paths import embedded_server_dir, user_data_dir
+from desktop.paths import embedded_server_dir, incident_log_path, journal_path, user_data_dir
 from desktop.services.auth_api import AuthApi, Session
 from desktop.services.credentials import ApiKeyCredentials
 from desktop.services.deletion import Deleter
@@ -45,6 +45,7 @@ from desktop.services.pipeline import UploadLimits, UploadPipeline
 from desktop.services.reconcile import Reconciler
 from desktop.services.recovery import recover
 from desktop.services.rest_api import RestApi
+from desktop.services.schema import ATTACHMENTS_BUCKET
 from desktop.services.secrets import KeyringSecrets, SecretStore, SessionSecrets, keyring_problem
 from desktop.services.session import UserSession
 from desktop.services.signed_urls import SignedUrlCache
@@ -108,13 +109,13 @@ async def build_application(
     )
     storage = StorageApi(client, connection.url, credentials)
     rest = RestApi(client, connection.url, credentials)
-    journal = Journal(data_dir / "journal.sqlite3")
-    incidents = IncidentLog(data_dir / "incidents.jsonl")
+    journal = Journal(journal_path(data_dir))
+    incidents = IncidentLog(incident_log_path(data_dir))
     if connection.service_role_key is not None:
         service_storage = StorageApi(
             client, connection.url, ApiKeyCredentials(connection.service_role_key)
         )
-        await _ensure_bucket(service_storage)
+        await ensure_bucket(service_storage, ATTACHMENTS_BUCKET)
         service_rest = RestApi(
             client, connection.url, ApiKeyCredentials(connection.service_role_key)
         )
@@ -159,15 +160,6 @@ async def build_application(
     controller.refresh_documents()
     controller.refresh_incidents()
     return Application(window, controller, services, client, journal)
-
-
-async def _ensure_bucket(storage: StorageApi) -> None:
-    try:
-        await storage.get_bucket(ATTACHMENTS_BUCKET)
-    except StorageError as error:
-        if error.status != 404:
-            raise
-        await storage.create_bucket(ATTACHMENTS_BUCKET)
 
 
 def _secret_store() -> tuple[SecretStore, str | None]:

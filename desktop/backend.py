@@ -22,7 +22,7 @@ import httpx
 from desktop.config import SupabaseSettings
 from desktop.domain.errors import AuthError, StorageError
 from desktop.domain.store import LoggingObserver, UploadStore
-from desktop.paths import embedded_server_dir, incident_log_path, journal_path
+from desktop.paths import embedded_server_dir, incident_log_path, journal_path, user_data_dir
 from desktop.services.auth_api import AuthApi, Session
 from desktop.services.credentials import ApiKeyCredentials, Credentials
 from desktop.services.deletion import Deleter
@@ -32,6 +32,7 @@ from desktop.services.pipeline import UploadLimits, UploadPipeline
 from desktop.services.reconcile import Reconciler
 from desktop.services.recovery import RecoveryReport, recover
 from desktop.services.rest_api import RestApi
+from desktop.services.schema import ATTACHMENTS_BUCKET
 from desktop.services.storage_api import StorageApi
 from desktop.services.wire import auth_error, map_transport_errors
 
@@ -44,13 +45,13 @@ __all__ = [
     "MissingServiceKey",
     "connect",
     "embedded_key_source",
+    "ensure_bucket",
     "local_user_session",
     "new_store",
     "open_backend",
     "sequential_flag",
 ]
 
-ATTACHMENTS_BUCKET = "attachments"
 SEQUENTIAL_FLAG_ENV = "ATTACHMENTS_SEQUENTIAL_UPLOADS"
 HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
 
@@ -101,14 +102,13 @@ def connect(
         return
     from desktop.server.context import ServerConfig
     from desktop.server.runner import EmbeddedServer, running_server_url
-    from desktop.server.tokens import TokenSigner, load_or_create_secret
 
     data_dir = data_dir or embedded_server_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     url = running_server_url(data_dir)
     if url is not None:
-        keys = TokenSigner(load_or_create_secret(data_dir / "jwt_secret")).api_keys()
-        yield Connection(url, keys.anon_key, keys.service_role_key, is_embedded=True)
+        anon_key, service_key = embedded_key_source(data_dir)()
+        yield Connection(url, anon_key, service_key, is_embedded=True)
         return
     with EmbeddedServer(ServerConfig(data_dir=data_dir)) as server:
         keys = server.keys
@@ -147,17 +147,22 @@ class Backend:
         return await recover(self.journal, self.storage, self.rest, self.incidents)
 
     async def ensure_bucket(self) -> None:
-        try:
-            await self.storage.get_bucket(self.bucket)
-        except StorageError as error:
-            if error.status != 404:
-                raise
-            await self.storage.create_bucket(self.bucket)
+        await ensure_bucket(self.storage, self.bucket)
+
+
+async def ensure_bucket(storage: StorageApi, bucket: str) -> None:
+    """Create ``bucket`` unless it exists (needs a key allowed to create buckets)."""
+    try:
+        await storage.get_bucket(bucket)
+    except StorageError as error:
+        if error.status != 404:
+            raise
+        await storage.create_bucket(bucket)
 
 
 @asynccontextmanager
 async def open_backend(connection: Connection, credentials: Credentials) -> AsyncIterator[Backend]:
-    journal = Journal(journal_path())
+    journal = Journal(journal_path(user_data_dir()))
     try:
         async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
             yield Backend(
@@ -165,7 +170,7 @@ async def open_backend(connection: Connection, credentials: Credentials) -> Asyn
                 storage=StorageApi(client, connection.url, credentials),
                 rest=RestApi(client, connection.url, credentials),
                 journal=journal,
-                incidents=IncidentLog(incident_log_path()),
+                incidents=IncidentLog(incident_log_path(user_data_dir())),
             )
     finally:
         await asyncio.to_thread(journal.close)
@@ -186,10 +191,10 @@ class EmbeddedProcess:
 
     def start(self) -> Connection:
         from desktop.server.runner import running_server_url
-        from desktop.server.tokens import TokenSigner, load_or_create_secret
 
         self._data_dir.mkdir(parents=True, exist_ok=True)
-        keys = TokenSigner(load_or_create_secret(self._data_dir / "jwt_secret")).api_keys()
+        key_source = embedded_key_source(self._data_dir)
+        anon_key, service_key = key_source()
         url = running_server_url(self._data_dir)
         if url is None:
             self._process = subprocess.Popen(
@@ -202,6 +207,7 @@ class EmbeddedProcess:
                     str(self._data_dir),
                     "--port",
                     "0",
+                    "--exit-with-parent",  # no server is left behind if the window crashes
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -214,13 +220,7 @@ class EmbeddedProcess:
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the embedded server did not start")
                 pause.wait(0.02)
-        return Connection(
-            url,
-            keys.anon_key,
-            keys.service_role_key,
-            is_embedded=True,
-            key_source=embedded_key_source(self._data_dir),
-        )
+        return Connection(url, anon_key, service_key, is_embedded=True, key_source=key_source)
 
     def _announced_by_child(self) -> bool:
         import json

@@ -32,7 +32,7 @@ from desktop.console import ProgressBoard, describe
 from desktop.domain.errors import ServiceError
 from desktop.domain.states import DocumentId, UploadStatus
 from desktop.log import configure_logging
-from desktop.paths import embedded_server_dir, incident_log_path
+from desktop.paths import embedded_server_dir, incident_log_path, user_data_dir
 from desktop.services.incidents import IncidentLog, IncidentType
 from desktop.services.pipeline import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, UploadLimits
 from desktop.services.reconcile import DEFAULT_GRACE
@@ -306,7 +306,7 @@ def upload(
 )
 def incidents(since: timedelta | None, as_json: bool, fail_on: int | None) -> None:
     """Print the incident log; with --fail-on, a check for cron or a monitor."""
-    log = IncidentLog(incident_log_path())
+    log = IncidentLog(incident_log_path(user_data_dir()))
     found = log.read(datetime.now(UTC) - since if since else None)
     alerting = [incident for incident in found if incident.type in ALERTING_INCIDENTS]
     for incident in found:

@@ -27,12 +27,12 @@ def user_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-def journal_path() -> Path:
-    return user_data_dir() / "journal.sqlite3"
+def journal_path(data_dir: Path) -> Path:
+    return data_dir / "journal.sqlite3"
 
 
-def incident_log_path() -> Path:
-    return user_data_dir() / "incidents.jsonl"
+def incident_log_path(data_dir: Path) -> Path:
+    return data_dir / "incidents.jsonl"
 
 
 def embedded_server_dir() -> Path:

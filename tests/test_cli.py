@@ -112,3 +112,30 @@ def test_short_secret_is_refused_clearly(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--jwt-secret" in result.stderr
     assert "at least 32 characters" in result.stderr
+
+
+def test_child_server_exits_with_its_parent(tmp_path: Path) -> None:
+    """The window's server (``--exit-with-parent``) does not outlive the process that started it."""
+    from tests.helpers.waiting import wait_until
+
+    launcher = (
+        "import subprocess, sys\n"
+        f"child = subprocess.Popen([sys.executable, '-m', 'desktop', 'serve', '--data-dir', {str(tmp_path)!r},"
+        " '--port', '0', '--exit-with-parent'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(child.pid)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", launcher], capture_output=True, text=True, timeout=30
+    )
+    child = int(result.stdout.strip())
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie (reparented, not yet reaped) counts as gone.
+        return Path(f"/proc/{child}/status").read_text().count("zombie") > 0
+
+    wait_until(gone, timeout_s=20, what="the orphaned server to exit")
+    assert not (tmp_path / "server.json").exists()

@@ -89,4 +89,4 @@ def owner_of(principal: Principal) -> str:
 
 def listing_owner(principal: Principal) -> str | None:
     """The owner filter for listings: None means every object."""
-    return None if principal.is_service else (principal.sub or "\x00no-owner")
+    return None if principal.is_service else principal.sub

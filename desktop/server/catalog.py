@@ -125,10 +125,6 @@ class TusUpload:
     upsert: bool
     completed: bool
 
-    @property
-    def is_complete(self) -> bool:
-        return self.offset >= self.upload_length
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (

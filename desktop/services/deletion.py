@@ -17,15 +17,14 @@ from desktop.services.incidents import IncidentLog, IncidentType
 from desktop.services.journal import Journal, JournalKind, Step
 from desktop.services.rest_api import RestApi, eq
 from desktop.services.retry import ROLLBACK_ATTEMPTS, Sleep, rollback_retrying, transient_retrying
+from desktop.services.schema import ATTACHMENTS_TABLE, DOCUMENTS_TABLE
 from desktop.services.storage_api import StorageApi
 
-__all__ = ["BULK_DELETE_BATCH", "DOCUMENTS_TABLE", "Deleter", "DocumentDeletion"]
+__all__ = ["BULK_DELETE_BATCH", "Deleter", "DocumentDeletion"]
 
 log = logging.getLogger(__name__)
 
 BULK_DELETE_BATCH = 1000  # Storage's limit on keys per bulk delete
-DOCUMENTS_TABLE = "documents"
-ATTACHMENTS_TABLE = "attachments"
 
 
 @dataclass(frozen=True, slots=True)

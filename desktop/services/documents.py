@@ -5,6 +5,7 @@ from __future__ import annotations
 from desktop.domain.records import Attachment, Document
 from desktop.services.deletion import Deleter, DocumentDeletion
 from desktop.services.rest_api import RestApi, eq
+from desktop.services.schema import ATTACHMENTS_TABLE, DOCUMENTS_TABLE
 from desktop.services.wire import JsonObject
 
 __all__ = ["DocumentsService"]
@@ -35,22 +36,22 @@ class DocumentsService:
         self._deleter = deleter
 
     async def list_documents(self) -> list[Document]:
-        page = await self._rest.select("documents", order="created_at.asc")
+        page = await self._rest.select(DOCUMENTS_TABLE, order="created_at.asc")
         return [_document(row) for row in page.rows]
 
     async def create_document(self, title: str) -> Document:
-        [row] = await self._rest.insert("documents", {"title": title})
+        [row] = await self._rest.insert(DOCUMENTS_TABLE, {"title": title})
         return _document(row)
 
     async def rename_document(self, document_id: str, title: str) -> None:
-        await self._rest.update("documents", {"title": title}, [eq("id", document_id)])
+        await self._rest.update(DOCUMENTS_TABLE, {"title": title}, [eq("id", document_id)])
 
     async def delete_document(self, document_id: str) -> DocumentDeletion:
         return await self._deleter.delete_document(document_id)
 
     async def list_attachments(self, document_id: str) -> list[Attachment]:
         page = await self._rest.select(
-            "attachments", filters=[eq("document_id", document_id)], order="created_at.asc"
+            ATTACHMENTS_TABLE, filters=[eq("document_id", document_id)], order="created_at.asc"
         )
         return [_attachment(row) for row in page.rows]
 

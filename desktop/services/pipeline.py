@@ -36,6 +36,7 @@ from desktop.services.incidents import IncidentLog, IncidentType
 from desktop.services.journal import Journal, JournalKind, Step
 from desktop.services.rest_api import RestApi, eq
 from desktop.services.retry import ROLLBACK_ATTEMPTS, Sleep, rollback_retrying, transient_retrying
+from desktop.services.schema import ATTACHMENTS_TABLE
 from desktop.services.storage_api import StorageApi, StoredFile
 from desktop.services.validation import Candidate
 from desktop.services.wire import JsonObject
@@ -43,7 +44,6 @@ from desktop.services.wire import JsonObject
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "MAX_CONCURRENCY",
-    "ATTACHMENTS_TABLE",
     "UploadLimits",
     "UploadPipeline",
     "concurrency_limit",
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 3
 MAX_CONCURRENCY = 5
-ATTACHMENTS_TABLE = "attachments"
 
 
 def concurrency_limit(concurrency: int, *, sequential: bool) -> int:
@@ -234,7 +233,6 @@ class UploadPipeline:
 
     async def _store_object(self, state: UploadState) -> StoredFile:
         path = self._paths[state.upload_id]
-        last: list[StoredFile] = []
         attempt = 0
 
         async def once() -> StoredFile:
@@ -242,25 +240,21 @@ class UploadPipeline:
             attempt += 1
             if attempt > 1:
                 # The previous attempt may have stored the object and lost only the answer.
-                ours = await self._our_stored_object(state, path, last)
+                ours = await self._our_stored_object(state, path)
                 if ours is not None:
                     return ours
-            stored = await self._storage.upload_file(
+            return await self._storage.upload_file(
                 self._bucket,
                 state.object_path,
                 path,
                 content_type=state.content_type,
                 on_progress=self._progress(state),
             )
-            last.append(stored)
-            return stored
 
         stored: StoredFile = await transient_retrying(self._sleep)(once)
         return stored
 
-    async def _our_stored_object(
-        self, state: UploadState, path: Path, earlier: list[StoredFile]
-    ) -> StoredFile | None:
+    async def _our_stored_object(self, state: UploadState, path: Path) -> StoredFile | None:
         """The object already at our key, if it is ours: same size and same bytes (md5 ETag)."""
         try:
             info = await self._storage.object_info(self._bucket, state.object_path)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from desktop.services.incidents import IncidentLog, IncidentType
 from desktop.services.journal import Journal
-from desktop.services.pipeline import ATTACHMENTS_TABLE
 from desktop.services.rest_api import RestApi, eq, gt, in_
 from desktop.services.retry import Sleep, rollback_retrying, transient_retrying
+from desktop.services.schema import ATTACHMENTS_TABLE
 from desktop.services.storage_api import StorageApi
 from desktop.services.wire import JsonObject
 

@@ -14,9 +14,9 @@ from desktop.domain.errors import ServiceError
 from desktop.services.deletion import Deleter
 from desktop.services.incidents import IncidentLog, IncidentType
 from desktop.services.journal import Journal, JournalEntry, JournalKind, Step
-from desktop.services.pipeline import ATTACHMENTS_TABLE
 from desktop.services.rest_api import RestApi, eq
 from desktop.services.retry import ROLLBACK_ATTEMPTS, Sleep, rollback_retrying
+from desktop.services.schema import ATTACHMENTS_TABLE
 from desktop.services.storage_api import StorageApi
 
 __all__ = ["RecoveryReport", "recover"]

@@ -89,6 +89,8 @@ class AppController(QObject):
         self._store = store
         self._tasks: set[asyncio.Task[Any]] = set()
         self._document_id: str | None = None
+        self._reload: asyncio.Task[None] | None = None
+        self._reload_again = False
 
     @property
     def services(self) -> Services:
@@ -138,6 +140,23 @@ class AppController(QObject):
         if document_id is not None:
             self._spawn(self._load_attachments(document_id), what="load the attachments")
 
+    def refresh_attachments(self) -> None:
+        """Reload the selected document's attachments (as uploads finish). Calls that arrive
+        while a reload runs fold into one more reload, so a thousand finished uploads do not
+        make a thousand list requests."""
+        if self._reload is not None and not self._reload.done():
+            self._reload_again = True
+            return
+        self._reload = self._spawn(self._reload_attachments(), what="load the attachments")
+
+    async def _reload_attachments(self) -> None:
+        while True:
+            self._reload_again = False
+            if self._document_id is not None:
+                await self._load_attachments(self._document_id)
+            if not self._reload_again:
+                return
+
     async def _load_attachments(self, document_id: str) -> None:
         attachments = await self._services.documents.list_attachments(document_id)
         self.attachments_changed.emit(document_id, attachments)
@@ -152,12 +171,21 @@ class AppController(QObject):
     async def _load_thumbnails(self, images: Sequence[Attachment]) -> None:
         """Thumbnails of the listed images: one batch sign request for all, then small fetches."""
         urls = self._services.urls
-        signed = await urls.get_many([image.object_path for image in images])
-        for image in images:
-            destination = self._services.preview_dir / "thumbnails" / f"{image.id}"
+        folder = self._services.preview_dir / "thumbnails"
+        fetched = await asyncio.to_thread(_fetched_thumbnails, folder)
+        missing = []
+        for image in images:  # fetched (and checked) once: an attachment's bytes never change
+            if image.id in fetched:
+                self.thumbnail_ready.emit(image.id, folder / image.id)
+            else:
+                missing.append(image)
+        if not missing:
+            return
+        signed = await urls.get_many([image.object_path for image in missing])
+        for image in missing:
+            destination = folder / image.id
             if signed.get(image.object_path) is None:
                 continue
-            await asyncio.to_thread(destination.parent.mkdir, parents=True, exist_ok=True)
             try:
                 await urls.download(image.object_path, destination, expected_sha256=image.sha256)
             except ServiceError as error:
@@ -312,3 +340,8 @@ class AppController(QObject):
             self.reconciled.emit(report)
 
         self._spawn(run(), what="reconcile storage with metadata")
+
+
+def _fetched_thumbnails(folder: Path) -> set[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return {path.name for path in folder.iterdir()}

@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
             state.status is UploadStatus.DONE
             and str(state.document_id) == self._controller.current_document_id
         ):
-            self._controller.select_document(self._controller.current_document_id)
+            self._controller.refresh_attachments()
         summary = summarize(self._store.snapshot().values())
         counts = ", ".join(
             f"{n} {status.value.replace('_', ' ')}"

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 import threading
 import uuid
@@ -119,6 +118,12 @@ def main(ctx: click.Context, verbose: bool) -> None:
     default=None,
     help="Global object size limit in bytes.",
 )
+@click.option(
+    "--exit-with-parent",
+    is_flag=True,
+    hidden=True,
+    help="Stop when the process that started this one exits (the window's child server).",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -126,7 +131,7 @@ def serve(
     jwt_secret: str | None,
     faults_file: Path | None,
     file_size_limit: int | None,
-    exit_with_parent: bool = False,
+    exit_with_parent: bool,
 ) -> None:
     """Run the embedded Supabase-compatible server (Storage, REST, Auth) on loopback."""
     from desktop.server.context import DEFAULT_GLOBAL_FILE_SIZE_LIMIT, ServerConfig
@@ -170,18 +175,22 @@ def serve(
     show_keys(server.keys)
     click.echo("\nPress Ctrl+C to stop.", err=True)
     if exit_with_parent:
-        _stop_when_orphaned()
+        _stop_when_orphaned(server.request_stop)
     server.serve_forever()
 
 
-def _stop_when_orphaned() -> None:
-    """SIGTERM ourselves (a graceful uvicorn shutdown) once the parent process is gone."""
+def _stop_when_orphaned(stop: Callable[[], None]) -> None:
+    """Stop the server gracefully once the parent process is gone.
+
+    A SIGTERM to ourselves would not do: uvicorn re-raises it after shutting down, which kills
+    the process before it withdraws its ``server.json``.
+    """
     parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
             threading.Event().wait(1.0)
-        os.kill(os.getpid(), signal.SIGTERM)
+        stop()
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 

@@ -118,15 +118,22 @@ def test_child_server_exits_with_its_parent(tmp_path: Path) -> None:
     """The window's server (``--exit-with-parent``) does not outlive the process that started it."""
     from tests.helpers.waiting import wait_until
 
+    # The launcher starts the server, waits until it announces itself, prints its pid and exits.
     launcher = (
-        "import subprocess, sys\n"
+        "import json, pathlib, subprocess, sys, time\n"
+        f"announced = pathlib.Path({str(tmp_path / 'server.json')!r})\n"
         f"child = subprocess.Popen([sys.executable, '-m', 'desktop', 'serve', '--data-dir', {str(tmp_path)!r},"
         " '--port', '0', '--exit-with-parent'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "deadline = time.monotonic() + 20\n"
+        "while not (announced.exists() and json.loads(announced.read_text() or '{}').get('pid') == child.pid):\n"
+        "    assert child.poll() is None and time.monotonic() < deadline, 'server did not start'\n"
+        "    time.sleep(0.02)\n"
         "print(child.pid)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", launcher], capture_output=True, text=True, timeout=30
+        [sys.executable, "-c", launcher], capture_output=True, text=True, timeout=60
     )
+    assert result.returncode == 0, result.stderr
     child = int(result.stdout.strip())
 
     def gone() -> bool:
@@ -135,7 +142,7 @@ def test_child_server_exits_with_its_parent(tmp_path: Path) -> None:
         except ProcessLookupError:
             return True
         # A zombie (reparented, not yet reaped) counts as gone.
-        return Path(f"/proc/{child}/status").read_text().count("zombie") > 0
+        return "zombie" in Path(f"/proc/{child}/status").read_text()
 
     wait_until(gone, timeout_s=20, what="the orphaned server to exit")
     assert not (tmp_path / "server.json").exists()

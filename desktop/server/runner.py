@@ -117,10 +117,14 @@ class EmbeddedServer:
         self._announce()
         return self
 
-    def stop(self) -> None:
-        self._withdraw()
+    def request_stop(self) -> None:
+        """Ask the server to shut down gracefully (callable from any thread)."""
         self.context.faults.release_pauses()  # no request is left sleeping in a fault delay
         self._server.should_exit = True
+
+    def stop(self) -> None:
+        self._withdraw()
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._socket.close()

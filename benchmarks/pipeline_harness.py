@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.harness import ServerProcess
+from desktop.domain.errors import StorageError
 from desktop.domain.states import DocumentId, UploadStatus
 from desktop.domain.store import UploadStore
 from desktop.services.credentials import ApiKeyCredentials
@@ -19,7 +20,7 @@ from desktop.services.incidents import IncidentLog
 from desktop.services.journal import Journal
 from desktop.services.pipeline import UploadLimits, UploadPipeline
 from desktop.services.rest_api import RestApi
-from desktop.services.storage_api import StorageApi, StorageError
+from desktop.services.storage_api import StorageApi
 from desktop.services.validation import Candidate, validate_paths
 
 BUCKET = "attachments"

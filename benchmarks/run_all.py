@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = [
+BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("1. Single large file (1 GiB) vs curl", "benchmarks.large_file", []),
     ("2. Memory of the uploading process", "benchmarks.memory", []),
     ("3. Many small files vs the official client", "benchmarks.small_files", []),

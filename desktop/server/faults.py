@@ -1,7 +1,8 @@
 """Fault injection: rules that make matching requests fail, for tests and demos.
 
-A rule matches by method and a glob on the request path, for the next ``times`` matches (or for
-ever) and with a ``probability``. It can answer with its own status and body, add a delay, let the
+A rule matches by method, a glob on the request path and optionally a text the request body must
+contain (to single out one row of a bulk insert), for the next ``times`` matches (or for ever) and
+with a ``probability``. It can answer with its own status and body, add a delay, let the
 request through and replace or cut its response (``after``), or drop the connection part-way
 through the response body (``drop_after_bytes``).
 """
@@ -25,7 +26,7 @@ __all__ = ["FaultBook", "FaultMiddleware", "FaultRule", "InjectedDrop", "RuleErr
 log = logging.getLogger(__name__)
 
 _RULE_FIELDS = {
-    "method", "path", "times", "probability", "status", "body", "headers",
+    "method", "path", "body_contains", "times", "probability", "status", "body", "headers",
     "delay_ms", "after", "drop_after_bytes",
 }  # fmt: skip
 
@@ -42,6 +43,7 @@ class InjectedDrop(Exception):  # noqa: N818 - it is an event, not an error cond
 class FaultRule:
     method: str = "*"
     path: str = "*"
+    body_contains: str | None = None
     times: int | None = 1
     probability: float = 1.0
     status: int | None = 500
@@ -67,6 +69,10 @@ class FaultRule:
     def _check(self) -> None:
         if not isinstance(self.method, str) or not isinstance(self.path, str):
             raise RuleError("method and path must be strings")
+        if self.body_contains is not None and not (
+            isinstance(self.body_contains, str) and self.body_contains
+        ):
+            raise RuleError("body_contains must be a non-empty string or null")
         if self.times is not None and (not isinstance(self.times, int) or self.times < 1):
             raise RuleError("times must be a positive integer or null (for ever)")
         if not isinstance(self.probability, int | float) or not 0 <= self.probability <= 1:
@@ -87,9 +93,19 @@ class FaultRule:
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: bytes | None = None) -> bool:
+        """``body`` is None when it was not read (no rule for this request looks at it)."""
+        if self.body_contains is not None and (
+            body is None or self.body_contains.encode() not in body
+        ):
+            return False
         return (self.method == "*" or self.method.upper() == method) and fnmatch.fnmatchcase(
             path, self.path
+        )
+
+    def needs_body(self, method: str, path: str) -> bool:
+        return self.body_contains is not None and replace(self, body_contains=None).matches(
+            method, path
         )
 
     def response_body(self) -> tuple[bytes, str]:
@@ -152,11 +168,15 @@ class FaultBook:
             self._rules = [rule for rule in self._rules if rule.id != rule_id]
             return len(self._rules) != before
 
-    def take(self, method: str, path: str) -> FaultRule | None:
+    def needs_body(self, method: str, path: str) -> bool:
+        with self._lock:
+            return any(rule.needs_body(method, path) for rule in self._rules)
+
+    def take(self, method: str, path: str, body: bytes | None = None) -> FaultRule | None:
         """The first rule that fires for this request, counting it against ``times``."""
         with self._lock:
             for index, rule in enumerate(self._rules):
-                if not rule.matches(method, path):
+                if not rule.matches(method, path, body):
                     continue
                 if self._random.random() >= rule.probability:
                     continue
@@ -181,7 +201,10 @@ class FaultMiddleware:
             await self._app(scope, receive, send)
             return
         book: FaultBook = self._book_of()
-        rule = book.take(scope["method"], scope["path"])
+        body = None
+        if book.needs_body(scope["method"], scope["path"]):
+            body, receive = await _buffered(receive)
+        rule = book.take(scope["method"], scope["path"], body)
         if rule is None:
             await self._app(scope, receive, send)
             return
@@ -210,6 +233,27 @@ class FaultMiddleware:
         if cutter.has_cut:
             # Raising after a partial body is the only way ASGI lets us drop the connection.
             raise InjectedDrop
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a ``receive`` that hands it to the app as if unread."""
+    parts = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(parts)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()  # what follows the body: a disconnect
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
 
 
 class _Cutter:

@@ -2,7 +2,10 @@
 retried rollback and orphan incidents when the insert fails. A Qt-free zone.
 
 Each upload is its own asyncio task reporting typed events to the store; a semaphore bounds how
-many run at once (the sequential fallback is the same code with a limit of 1).
+many transfers run at once. The row insert that follows a transfer holds no slot, so the next
+transfer starts meanwhile and rows of uploads finishing together go to the server as one bulk
+insert (``RowBatcher``). With a limit of 1 (the sequential fallback) an upload keeps its slot until
+its row is in: one whole upload at a time.
 """
 
 from __future__ import annotations
@@ -34,12 +37,12 @@ from desktop.domain.states import DocumentId, UploadId, UploadState, UploadStatu
 from desktop.domain.store import UploadStore
 from desktop.services.incidents import IncidentLog, IncidentType
 from desktop.services.journal import Journal, JournalKind, Step
-from desktop.services.rest_api import RestApi, eq
+from desktop.services.rest_api import RestApi
 from desktop.services.retry import ROLLBACK_ATTEMPTS, Sleep, rollback_retrying, transient_retrying
+from desktop.services.row_batcher import RowBatcher
 from desktop.services.schema import ATTACHMENTS_TABLE
 from desktop.services.storage_api import StorageApi, StoredFile
 from desktop.services.validation import Candidate
-from desktop.services.wire import JsonObject
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -92,12 +95,14 @@ class UploadPipeline:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._storage = storage
-        self._rest = rest
+        self._rows = RowBatcher(rest, ATTACHMENTS_TABLE, sleep=sleep)
         self._store = store
         self._journal = journal
         self._incidents = incidents
         self._bucket = bucket
         self._slots = asyncio.Semaphore(limits.in_flight)
+        # The fallback flag means one whole upload at a time, its row included.
+        self._sequential = limits.in_flight == 1
         self._sleep = sleep
         self._throttle = ProgressThrottle(clock)
         self._paths: dict[UploadId, Path] = {}
@@ -160,11 +165,13 @@ class UploadPipeline:
         """Wait until no upload task is running."""
         while pending := [task for task in self._tasks.values() if not task.done()]:
             await asyncio.wait(pending)
+        await self._rows.wait_idle()
 
     async def aclose(self) -> None:
         """Stop every task; unfinished work stays in the journal for the next start."""
         for task in self._tasks.values():
             task.cancel()
+        await self._rows.aclose()
         await self.wait_idle()
 
     # One upload
@@ -177,7 +184,12 @@ class UploadPipeline:
     async def _run(self, upload_id: UploadId) -> None:
         try:
             async with self._slots:
-                await self._upload_and_register(upload_id)
+                stored = await self._transfer(upload_id)
+                if stored is not None and self._sequential:
+                    await self._register(upload_id, stored)
+                    return
+            if stored is not None:
+                await self._register(upload_id, stored)
         except asyncio.CancelledError:
             if upload_id in self._cancel_requested:
                 self._cancel_requested.discard(upload_id)
@@ -192,7 +204,8 @@ class UploadPipeline:
         assert state is not None, "a task runs only for a queued upload"
         return state
 
-    async def _upload_and_register(self, upload_id: UploadId) -> None:
+    async def _transfer(self, upload_id: UploadId) -> StoredFile | None:
+        """The object upload; None when it failed (the upload is then in its final state)."""
         state = self._state(upload_id)
         self._journal.record(
             str(upload_id),
@@ -213,9 +226,13 @@ class UploadPipeline:
                 or error.status in {401, 403}
             )
             self._store.dispatch(UploadFailed(upload_id, _reason(error), is_retryable=retryable))
-            return
+            return None
         self._journal.mark(str(upload_id), Step.OBJECT_STORED)
         self._store.dispatch(UploadObjectStored(upload_id, stored.sha256))
+        return stored
+
+    async def _register(self, upload_id: UploadId, stored: StoredFile) -> None:
+        state = self._state(upload_id)
         try:
             await self._insert_row(state, stored)
         except MetadataError as error:
@@ -270,7 +287,7 @@ class UploadPipeline:
         return StoredFile(state.object_path, info.object_id, info.size_bytes, sha256, md5)
 
     async def _insert_row(self, state: UploadState, stored: StoredFile) -> None:
-        row: JsonObject = {
+        await self._rows.insert({
             "id": str(state.upload_id),
             "document_id": str(state.document_id),
             "bucket": self._bucket,
@@ -279,26 +296,7 @@ class UploadPipeline:
             "content_type": state.content_type,
             "size_bytes": stored.size_bytes,
             "sha256": stored.sha256,
-        }
-
-        async def once() -> None:
-            try:
-                await self._rest.insert(ATTACHMENTS_TABLE, row, returning=False)
-            except MetadataError as error:
-                # A retry after a lost answer meets our own row: check it is ours and carry on.
-                if error.code != "23505" or not await self._row_is_ours(row):
-                    raise
-
-        await transient_retrying(self._sleep)(once)
-
-    async def _row_is_ours(self, row: JsonObject) -> bool:
-        page = await self._rest.select(ATTACHMENTS_TABLE, filters=[eq("id", row["id"])])
-        return any(
-            existing.get("object_path") == row["object_path"]
-            and existing.get("size_bytes") == row["size_bytes"]
-            and existing.get("sha256") == row["sha256"]
-            for existing in page.rows
-        )
+        })  # fmt: skip
 
     async def _roll_back(self, state: UploadState, insert_error: MetadataError) -> None:
         upload_id = state.upload_id

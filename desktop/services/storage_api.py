@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -95,36 +96,38 @@ def _quote_bucket(bucket: str) -> str:
 
 
 class _HashingReader:
-    """Reads a file chunk by chunk on a worker thread, hashing as it goes."""
+    """Reads an open file chunk by chunk on a worker thread, hashing as it goes."""
 
-    def __init__(self, path: Path, chunk_bytes: int, on_progress: ProgressCallback | None) -> None:
-        self._path = path
+    def __init__(self, source: BinaryIO, chunk_bytes: int) -> None:
+        self._source = source
         self._chunk_bytes = chunk_bytes
-        self._on_progress = on_progress
         self.sha256 = hashlib.sha256()
         self.md5 = hashlib.md5(usedforsecurity=False)
-        self.size_bytes = 0
 
-    def _read(self, source: BinaryIO) -> bytes:
-        chunk = source.read(self._chunk_bytes)
+    def read(self) -> bytes:
+        chunk = self._source.read(self._chunk_bytes)
         self.sha256.update(chunk)
         self.md5.update(chunk)
         return chunk
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        # Opening is a quick syscall done here, so a cancelled upload can never leave a file
-        # handle behind in a worker thread; each read (and its hashing) is one thread hop.
-        source = self._path.open("rb")
-        try:
-            while chunk := await asyncio.to_thread(self._read, source):
-                self.size_bytes += len(chunk)
-                yield chunk
-                if self._on_progress is not None:
-                    self._on_progress(self.size_bytes)
-                if len(chunk) < self._chunk_bytes:
-                    break  # a short read is the end of the file
-        finally:
-            source.close()
+    def size_and_first_chunk(self) -> tuple[int, bytes]:
+        return os.fstat(self._source.fileno()).st_size, self.read()
+
+    def is_last(self, chunk: bytes) -> bool:
+        return len(chunk) < self._chunk_bytes  # a short read is the end of the file
+
+    async def chunks(
+        self, first: bytes, on_progress: ProgressCallback | None
+    ) -> AsyncIterator[bytes]:
+        chunk, size_bytes = first, 0
+        while chunk:
+            size_bytes += len(chunk)
+            yield chunk
+            if on_progress is not None:
+                on_progress(size_bytes)
+            if self.is_last(chunk):
+                break
+            chunk = await asyncio.to_thread(self.read)
 
 
 class _HashingWriter:
@@ -235,24 +238,37 @@ class StorageApi:
         on_progress: ProgressCallback | None = None,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     ) -> StoredFile:
-        """Stream ``path`` to ``bucket/key`` (raw body, declared length), hashing it on the way."""
-        size_bytes = (await asyncio.to_thread(path.stat)).st_size
-        reader = _HashingReader(path, chunk_bytes, on_progress)
-        headers = await self._credentials.headers() | {
-            "content-type": content_type,
-            "content-length": str(size_bytes),
-            "x-upsert": "true" if upsert else "false",
-        }
-        if cache_control is not None:
-            headers["cache-control"] = cache_control
-        url = f"{self._base}/object/{_quote_bucket(bucket)}/{_quote_key(key)}"
-        request = self._client.build_request("POST", url, content=reader.chunks(), headers=headers)
-        body = json_object(await self._send(request))
+        """Stream ``path`` to ``bucket/key`` (raw body, declared length), hashing it on the way.
+
+        A file that fits in one chunk goes as one body: one worker-thread hop reads and hashes it.
+        """
+        # Opened here, not on a worker thread, so that a cancelled upload never leaves the handle
+        # behind; every read (and its hashing) is one thread hop.
+        with path.open("rb") as source:
+            reader = _HashingReader(source, chunk_bytes)
+            size_bytes, first = await asyncio.to_thread(reader.size_and_first_chunk)
+            content: bytes | AsyncIterator[bytes]
+            if reader.is_last(first):
+                content, size_bytes = first, len(first)
+            else:
+                content = reader.chunks(first, on_progress)
+            headers = await self._credentials.headers() | {
+                "content-type": content_type,
+                "content-length": str(size_bytes),
+                "x-upsert": "true" if upsert else "false",
+            }
+            if cache_control is not None:
+                headers["cache-control"] = cache_control
+            url = f"{self._base}/object/{_quote_bucket(bucket)}/{_quote_key(key)}"
+            request = self._client.build_request("POST", url, content=content, headers=headers)
+            body = json_object(await self._send(request))
+        if isinstance(content, bytes) and on_progress is not None:
+            on_progress(size_bytes)
         object_id = body.get("Id")
         return StoredFile(
             key=key,
             object_id=str(object_id) if object_id is not None else None,
-            size_bytes=reader.size_bytes,
+            size_bytes=size_bytes,
             sha256=reader.sha256.hexdigest(),
             md5=reader.md5.hexdigest(),
         )
@@ -434,16 +450,17 @@ class StorageApi:
         on_progress: ProgressCallback | None = None,
     ) -> StoredFile:
         """Upload ``path`` in TUS chunks; the object appears only when the last chunk lands."""
-        size_bytes = (await asyncio.to_thread(path.stat)).st_size
-        location = await self.tus_create(
-            bucket, key, size_bytes, content_type=content_type, upsert=upsert
-        )
-        reader = _HashingReader(path, chunk_bytes, None)
-        offset = 0
-        async for chunk in reader.chunks():
-            offset = await self.tus_patch(location, offset, chunk)
-            if on_progress is not None:
-                on_progress(offset)
+        with path.open("rb") as source:
+            reader = _HashingReader(source, chunk_bytes)
+            size_bytes, first = await asyncio.to_thread(reader.size_and_first_chunk)
+            location = await self.tus_create(
+                bucket, key, size_bytes, content_type=content_type, upsert=upsert
+            )
+            offset = 0
+            async for chunk in reader.chunks(first, None):
+                offset = await self.tus_patch(location, offset, chunk)
+                if on_progress is not None:
+                    on_progress(offset)
         if size_bytes == 0:
             offset = await self.tus_offset(location)
         return StoredFile(

@@ -52,6 +52,20 @@ def test_fault_matches_method_and_path(
     )
 
 
+def test_fault_matching_a_body_text_fails_only_requests_carrying_it(
+    server: RunningServer, storage: httpx.Client, bucket: str
+) -> None:
+    add_fault(
+        server, method="POST", path="/storage/v1/object/files/*", body_contains="poison",
+        times=None, status=422, body={"message": "refused"},
+    )  # fmt: skip
+    assert storage.post(f"/object/{bucket}/a.txt", content=b"fine").status_code == 200
+    refused = storage.post(f"/object/{bucket}/b.txt", content=b"a poisoned body")
+    assert (refused.status_code, refused.json()) == (422, {"message": "refused"})
+    assert storage.post(f"/object/{bucket}/c.txt", content=b"fine again").status_code == 200
+    assert storage.get(f"/object/{bucket}/a.txt").content == b"fine"  # the replayed body
+
+
 def test_probability_zero_never_fires(
     server: RunningServer, storage: httpx.Client, bucket: str
 ) -> None:
@@ -125,8 +139,9 @@ def test_admin_needs_service_role(server: RunningServer) -> None:
         ({"probability": 2}, "probability"),
         ({"status": 42}, "status"),
         ({"bogus": 1}, "bogus"),
+        ({"body_contains": ""}, "body_contains"),
     ],
-    ids=["times", "probability", "status", "unknown-field"],
+    ids=["times", "probability", "status", "unknown-field", "empty-body-text"],
 )
 def test_malformed_rules_are_refused_with_the_reason(
     server: RunningServer, rule: dict, message: str

@@ -115,7 +115,8 @@ def test_three_dropped_files_upload_in_parallel_and_one_failed_insert_rolls_back
         server,
         method="POST",
         path="/rest/v1/attachments",
-        times=1,
+        body_contains='"file 2.bin"',  # its row, whether inserted alone or with the others
+        times=None,
         status=403,
         body={"code": "42501", "message": "permission denied", "details": None, "hint": None},
     )

@@ -9,13 +9,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from benchmarks.harness import ServerProcess
 from desktop.domain.errors import StorageError
 from desktop.domain.states import DocumentId, UploadStatus
 from desktop.domain.store import UploadStore
 from desktop.services.credentials import ApiKeyCredentials
+from desktop.services.http_transport import http_client
 from desktop.services.incidents import IncidentLog
 from desktop.services.journal import Journal
 from desktop.services.pipeline import UploadLimits, UploadPipeline
@@ -53,7 +52,7 @@ class Bench:
 
 @asynccontextmanager
 async def bench(server: ServerProcess, work: Path) -> AsyncIterator[Bench]:
-    async with httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_connections=20)) as client:
+    async with http_client() as client:
         credentials = ApiKeyCredentials(server.service_key)
         storage = StorageApi(client, server.url, credentials)
         rest = RestApi(client, server.url, credentials)

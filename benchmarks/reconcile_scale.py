@@ -20,12 +20,11 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-
 from benchmarks.harness import MIB, RssSampler, median, rss_bytes, server_process
 from desktop.server.catalog import Catalog
 from desktop.server.rest_store import RestStore
 from desktop.services.credentials import ApiKeyCredentials
+from desktop.services.http_transport import http_client
 from desktop.services.incidents import IncidentLog
 from desktop.services.journal import Journal
 from desktop.services.reconcile import Reconciler
@@ -104,7 +103,7 @@ def plant(data_dir: Path, objects: int) -> tuple[int, int]:
 
 
 async def scan(url: str, key: str, work: Path) -> tuple[float, int, int, int, int]:
-    async with httpx.AsyncClient(timeout=None) as client:
+    async with http_client() as client:
         credentials = ApiKeyCredentials(key)
         journal = Journal(work / f"journal-{uuid.uuid4().hex}.sqlite3")
         reconciler = Reconciler(

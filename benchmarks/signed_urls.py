@@ -16,6 +16,7 @@ import httpx
 
 from benchmarks.harness import server_process
 from desktop.services.credentials import ApiKeyCredentials
+from desktop.services.http_transport import http_client
 from desktop.services.signed_urls import SignedUrlCache
 from desktop.services.storage_api import StorageApi
 
@@ -36,7 +37,8 @@ async def run(url: str, key: str, work: Path) -> None:
                 else "signed GET"
             ] += 1
 
-    async with httpx.AsyncClient(timeout=None, event_hooks={"request": [count]}) as client:
+    async with http_client() as client:
+        client.event_hooks["request"].append(count)
         storage = StorageApi(client, url, ApiKeyCredentials(key))
         await storage.create_bucket(BUCKET)
         source = work / "preview.txt"

@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -24,6 +23,7 @@ from benchmarks.harness import MIB, make_file, median, server_process
 from desktop.app import build_application, install_worker_threads
 from desktop.backend import Connection, local_user_session
 from desktop.config import AppSettings
+from desktop.services.http_transport import http_client
 
 TICK_MS = 5
 
@@ -59,7 +59,7 @@ def p99(values: list[float]) -> float:
 async def measure(runs: int, work: Path) -> dict[str, list[tuple[float, float]]]:
     results: dict[str, list[tuple[float, float]]] = {"idle window": [], "5 x 200 MiB uploading": []}
     with server_process(work / "server") as server:
-        client = httpx.AsyncClient(timeout=None)
+        client = http_client()
         connection = Connection(server.url, server.anon_key, server.service_key, is_embedded=True)
         session = await local_user_session(client, connection)
         app = await build_application(

@@ -23,7 +23,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.backend import (
-    HTTP_TIMEOUT,
     Connection,
     EmbeddedProcess,
     ensure_bucket,
@@ -39,6 +38,7 @@ from desktop.services.auth_api import AuthApi, Session
 from desktop.services.credentials import ApiKeyCredentials
 from desktop.services.deletion import Deleter
 from desktop.services.documents import DocumentsService
+from desktop.services.http_transport import http_client
 from desktop.services.incidents import IncidentLog
 from desktop.services.journal import Journal
 from desktop.services.pipeline import UploadLimits, UploadPipeline
@@ -251,7 +251,7 @@ async def _run_window(app: QApplication) -> None:
     settings = load_settings(qsettings)
     secrets, problem = _secret_store()
     embedded = EmbeddedProcess(embedded_server_dir())
-    client = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
+    client = http_client()
     closed = asyncio.Event()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -26,6 +26,7 @@ from desktop.paths import embedded_server_dir, incident_log_path, journal_path, 
 from desktop.services.auth_api import AuthApi, Session
 from desktop.services.credentials import ApiKeyCredentials, Credentials
 from desktop.services.deletion import Deleter
+from desktop.services.http_transport import http_client
 from desktop.services.incidents import IncidentLog
 from desktop.services.journal import Journal
 from desktop.services.pipeline import UploadLimits, UploadPipeline
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 SEQUENTIAL_FLAG_ENV = "ATTACHMENTS_SEQUENTIAL_UPLOADS"
-HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
 
 
 class MissingServiceKey(RuntimeError):
@@ -164,7 +164,7 @@ async def ensure_bucket(storage: StorageApi, bucket: str) -> None:
 async def open_backend(connection: Connection, credentials: Credentials) -> AsyncIterator[Backend]:
     journal = Journal(journal_path(user_data_dir()))
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
+        async with http_client() as client:
             yield Backend(
                 connection=connection,
                 storage=StorageApi(client, connection.url, credentials),

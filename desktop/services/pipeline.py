@@ -39,7 +39,7 @@ from desktop.services.incidents import IncidentLog, IncidentType
 from desktop.services.journal import Journal, JournalKind, Step
 from desktop.services.rest_api import RestApi
 from desktop.services.retry import ROLLBACK_ATTEMPTS, Sleep, rollback_retrying, transient_retrying
-from desktop.services.row_batcher import RowBatcher
+from desktop.services.row_batcher import CONCURRENT_LINGER_S, RowBatcher
 from desktop.services.schema import ATTACHMENTS_TABLE
 from desktop.services.storage_api import StorageApi, StoredFile
 from desktop.services.validation import Candidate
@@ -95,7 +95,6 @@ class UploadPipeline:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._storage = storage
-        self._rows = RowBatcher(rest, ATTACHMENTS_TABLE, sleep=sleep)
         self._store = store
         self._journal = journal
         self._incidents = incidents
@@ -103,6 +102,10 @@ class UploadPipeline:
         self._slots = asyncio.Semaphore(limits.in_flight)
         # The fallback flag means one whole upload at a time, its row included.
         self._sequential = limits.in_flight == 1
+        self._rows = RowBatcher(
+            rest, ATTACHMENTS_TABLE, sleep=sleep,
+            linger_s=0.0 if self._sequential else CONCURRENT_LINGER_S,
+        )  # fmt: skip
         self._sleep = sleep
         self._throttle = ProgressThrottle(clock)
         self._paths: dict[UploadId, Path] = {}

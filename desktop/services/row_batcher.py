@@ -1,10 +1,11 @@
 """Registers uploads' metadata rows, coalescing the rows of uploads that finish together into one
 bulk insert. A Qt-free zone.
 
-Nothing waits to fill a batch: a row is sent at once when no insert is in flight, and the rows
-that arrive meanwhile go together in the next request (group commit). Each upload still learns
-its own outcome: when a bulk insert is refused, its rows are inserted one by one, so only the
-rows that fail on their own are rolled back.
+One insert is in flight at a time; the rows that arrive meanwhile go together in the next request
+(group commit). With a ``linger``, each request also waits that long for the rows of uploads about
+to finish, as Kafka's producers do; without one, a row arriving alone is sent at once. Each upload
+still learns its own outcome: when a bulk insert is refused, its rows are inserted one by one, so
+only the rows that fail on their own are rolled back.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from desktop.services.rest_api import RestApi, eq
 from desktop.services.retry import Sleep, transient_retrying
 from desktop.services.wire import JsonObject
 
-__all__ = ["MAX_BATCH_ROWS", "RowBatcher"]
+__all__ = ["CONCURRENT_LINGER_S", "MAX_BATCH_ROWS", "RowBatcher"]
 
 # A bound on one request's size; a burst of finished uploads is sent as several requests.
 MAX_BATCH_ROWS = 100
+# Long enough for a few small uploads to finish, short enough to go unnoticed in the window.
+CONCURRENT_LINGER_S = 0.02
 
 UNIQUE_VIOLATION = "23505"
 
@@ -42,11 +45,13 @@ class RowBatcher:
         *,
         sleep: Sleep = asyncio.sleep,
         max_rows: int = MAX_BATCH_ROWS,
+        linger_s: float = 0.0,
     ) -> None:
         self._rest = rest
         self._table = table
-        self._sleep = sleep
+        self._sleep = sleep  # for retry back-off
         self._max_rows = max_rows
+        self._linger_s = linger_s
         self._queue: list[_Pending] = []
         self._sender: asyncio.Task[None] | None = None
 
@@ -75,6 +80,8 @@ class RowBatcher:
 
     async def _send_queued(self) -> None:
         while self._queue:
+            if self._linger_s:
+                await asyncio.sleep(self._linger_s)
             batch = self._queue[: self._max_rows]
             del self._queue[: self._max_rows]
             try:

@@ -15,6 +15,7 @@ import pytest
 from desktop.domain.states import DocumentId
 from desktop.domain.store import UploadStore
 from desktop.services.credentials import ApiKeyCredentials
+from desktop.services.http_transport import http_client
 from desktop.services.incidents import IncidentLog
 from desktop.services.journal import Journal
 from desktop.services.pipeline import UploadLimits, UploadPipeline
@@ -38,7 +39,7 @@ async def no_pending_tasks() -> AsyncIterator[None]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with http_client(timeout=httpx.Timeout(30)) as client:
         yield client
 
 

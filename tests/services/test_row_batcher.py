@@ -11,6 +11,7 @@ import pytest
 from desktop.domain.errors import MetadataError
 from desktop.services.row_batcher import RowBatcher
 from desktop.services.wire import JsonObject
+from tests.helpers.fakes import yield_to_loop
 from tests.helpers.waiting import wait_until
 from tests.services.conftest import BUCKET, Env
 
@@ -76,6 +77,17 @@ async def test_a_row_arriving_alone_is_sent_at_once_as_a_single_object(env: Env)
     await batcher.insert(second)
     assert inserts_counted(env, counter) == 2
     assert await stored_ids(env) == {first["id"], second["id"]}
+
+
+async def test_with_a_linger_a_row_arriving_soon_after_joins_the_first(env: Env) -> None:
+    batcher = RowBatcher(env.rest, "attachments", sleep=env.sleep, linger_s=0.2)
+    counter = count_inserts(env)
+    first = asyncio.ensure_future(batcher.insert(row(env, "a.bin")))
+    await yield_to_loop()  # the sender has started, and lingers
+    await batcher.insert(row(env, "b.bin"))
+    await first
+    assert inserts_counted(env, counter) == 1
+    assert env.sleep.delays == []  # lingering is not a back-off
 
 
 async def test_the_batch_size_is_bounded(env: Env) -> None:

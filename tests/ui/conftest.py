@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from desktop.app import Application, build_application, install_worker_threads
 from desktop.backend import Connection, embedded_key_source, local_user_session
 from desktop.config import AppSettings
+from desktop.services.http_transport import http_client
 from tests.helpers.fakes import FakeClock
 from tests.helpers.servers import RunningServer
 
@@ -105,7 +106,7 @@ def make_app(
 
     def make(settings: AppSettings | None = None) -> Application:
         async def build() -> Application:
-            client = httpx.AsyncClient(timeout=30)
+            client = http_client(timeout=httpx.Timeout(30))
             connection = Connection(
                 server.url, server.anon_key, server.service_key, is_embedded=True,
                 key_source=embedded_key_source(server.server.context.config.data_dir),

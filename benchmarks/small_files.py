@@ -2,6 +2,10 @@
 concurrency 1, 3 and 5 against the official ``supabase`` client (storage upload + table insert)
 sequentially and with asyncio concurrency 5. Configurations alternate within each round.
 
+A ceiling is measured too: a bare httpx loop (httpx's default transport, no validation, journal,
+hashing or retries) at concurrency 5 sending rows in bulk, i.e. what any httpx client could reach
+against this server on this machine.
+
 Run: ``.venv/bin/python -m benchmarks.small_files [--files 1000] [--runs 5]``
 """
 
@@ -20,6 +24,8 @@ from pathlib import Path
 
 from benchmarks.harness import ServerProcess, median, server_process
 from benchmarks.pipeline_harness import BUCKET, bench
+
+CEILING = "ceiling: bare httpx, x5, bulk rows"
 
 
 def official_sequential(server: ServerProcess, paths: list[Path], document_id: str) -> None:
@@ -59,6 +65,48 @@ async def official_concurrent(
             }).execute()  # fmt: skip
 
     await asyncio.gather(*(one(p) for p in paths))
+
+
+async def bare_httpx(
+    server: ServerProcess, paths: list[Path], document_id: str, concurrency: int
+) -> None:
+    import httpx
+
+    headers = {"apikey": server.service_key, "Authorization": f"Bearer {server.service_key}"}
+    rows: list[dict[str, object]] = []
+    slots = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(headers=headers) as client:
+
+        async def flush() -> None:
+            batch = rows[:]
+            rows.clear()
+            await client.post(
+                f"{server.url}/rest/v1/attachments",
+                json=batch,
+                headers={"Prefer": "return=minimal"},
+            )
+
+        async def one(path: Path) -> None:
+            async with slots:
+                data = await asyncio.to_thread(path.read_bytes)
+                upload_id = str(uuid.uuid4())
+                key = f"{document_id}/{upload_id}/{path.name}"
+                stored = await client.post(
+                    f"{server.url}/storage/v1/object/{BUCKET}/{key}",
+                    content=data,
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+                stored.raise_for_status()
+            rows.append({
+                "id": upload_id, "document_id": document_id, "bucket": BUCKET, "object_path": key,
+                "file_name": path.name, "size_bytes": len(data), "sha256": "0" * 64,
+            })  # fmt: skip
+            if len(rows) >= 20:
+                await flush()
+
+        await asyncio.gather(*(one(p) for p in paths))
+        if rows:
+            await flush()
 
 
 def main() -> None:
@@ -103,6 +151,11 @@ def main() -> None:
             results.setdefault("official supabase client, asyncio x5", []).append(
                 time.perf_counter() - started
             )
+            document_id = str(uuid.uuid4())
+            _insert_document(server, document_id)
+            started = time.perf_counter()
+            asyncio.run(bare_httpx(server, paths, document_id, 5))
+            results.setdefault(CEILING, []).append(time.perf_counter() - started)
             gc.collect()
     print(
         f"{args.files} files x 16 KiB, object + row each; median of {args.runs} alternating rounds"
@@ -115,6 +168,8 @@ def main() -> None:
     best = max(rate for name, rate in rates.items() if name.startswith("ours"))
     print(f"best of ours vs official sequential: {best / sequential:.2f}x (target >= 3x)")
     print(f"best of ours vs official asyncio x5: {best / concurrent:.2f}x (target >= 1.2x)")
+    print(f"ceiling vs official sequential: {rates[CEILING] / sequential:.2f}x")
+    print(f"best of ours vs ceiling: {best / rates[CEILING]:.2f}x")
 
 
 def _insert_document(server: ServerProcess, document_id: str) -> None:

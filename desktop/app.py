@@ -245,12 +245,11 @@ def _add_settings_action(
     window.menuBar().addMenu(window.tr("&Tools")).addAction(action)
 
 
-async def _run_window(app: QApplication) -> None:
+async def _run_window(app: QApplication, embedded: EmbeddedProcess) -> None:
     started = time.monotonic()
     qsettings = QSettings()
     settings = load_settings(qsettings)
     secrets, problem = _secret_store()
-    embedded = EmbeddedProcess(embedded_server_dir())
     client = http_client()
     closed = asyncio.Event()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
@@ -289,8 +288,9 @@ def install_worker_threads(loop: asyncio.AbstractEventLoop) -> ThreadPoolExecuto
     return executor
 
 
-def run(log_level: int = logging.WARNING) -> int:
-    """Open the window (on the embedded default unless a project is configured)."""
+def run(log_level: int = logging.WARNING, *, embedded: EmbeddedProcess | None = None) -> int:
+    """Open the window (on the embedded default unless a project is configured); ``embedded`` may
+    already be launching."""
     configure_logging(log_level)
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
@@ -302,5 +302,7 @@ def run(log_level: int = logging.WARNING) -> int:
     install_worker_threads(loop)
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(_run_window(app))
+        loop.run_until_complete(
+            _run_window(app, embedded or EmbeddedProcess(embedded_server_dir()))
+        )
     return 0

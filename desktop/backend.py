@@ -189,37 +189,46 @@ class EmbeddedProcess:
         self._timeout_s = ready_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Connection:
+    def launch(self) -> None:
+        """Start the server process unless one already serves the data directory; returns at once
+        (the window calls this before its own imports, so the two start side by side)."""
         from desktop.server.runner import running_server_url
 
+        if self._process is not None or running_server_url(self._data_dir) is not None:
+            return
         self._data_dir.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "desktop.server",  # ``attachments serve`` without the client's imports
+                "--data-dir",
+                str(self._data_dir),
+                "--port",
+                "0",
+                "--exit-with-parent",  # no server is left behind if the window crashes
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start(self) -> Connection:
+        """Launch (if needed) and wait until the server is ready."""
+        from desktop.server.runner import running_server_url
+
+        self.launch()
         key_source = embedded_key_source(self._data_dir)
+        deadline = time.monotonic() + self._timeout_s
+        pause = threading.Event()
+        while (url := running_server_url(self._data_dir)) is None or (
+            self._process is not None and not self._announced_by_child()
+        ):
+            if (self._process is not None and self._process.poll() is not None) or (
+                time.monotonic() > deadline
+            ):
+                raise RuntimeError("the embedded server did not start")
+            pause.wait(0.02)
         anon_key, service_key = key_source()
-        url = running_server_url(self._data_dir)
-        if url is None:
-            self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "desktop",
-                    "serve",
-                    "--data-dir",
-                    str(self._data_dir),
-                    "--port",
-                    "0",
-                    "--exit-with-parent",  # no server is left behind if the window crashes
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + self._timeout_s
-            pause = threading.Event()
-            while (
-                url := running_server_url(self._data_dir)
-            ) is None or not self._announced_by_child():
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the embedded server did not start")
-                pause.wait(0.02)
         return Connection(url, anon_key, service_key, is_embedded=True, key_source=key_source)
 
     def _announced_by_child(self) -> bool:

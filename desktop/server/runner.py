@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -93,13 +94,18 @@ class EmbeddedServer:
         self.announcement_path.unlink(missing_ok=True)
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (uvicorn handles SIGINT/SIGTERM)."""
-        self._announce()
-        try:
-            self._server.run(sockets=[self._socket])
-        finally:
-            self._withdraw()
-            self.context.close()
+        """Serve until SIGINT/SIGTERM or ``request_stop``, then withdraw the announcement.
+
+        uvicorn runs on a thread so that the signals are ours: in the main thread it re-raises a
+        caught SIGTERM after shutting down, which ends the process before any cleanup of ours.
+        """
+        interrupted = threading.Event()
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, lambda *_: interrupted.set())
+        with self:
+            assert self._thread is not None
+            while self._thread.is_alive() and not interrupted.wait(0.2):
+                pass
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> EmbeddedServer:
         self._thread = threading.Thread(

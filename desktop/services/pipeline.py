@@ -287,7 +287,7 @@ class UploadPipeline:
             raise StorageError(
                 "a different object already exists at this key", status=409, code="KeyAlreadyExists"
             )
-        return StoredFile(state.object_path, info.object_id, info.size_bytes, sha256, md5)
+        return StoredFile(state.object_path, info.object_id, info.size_bytes, sha256)
 
     async def _insert_row(self, state: UploadState, stored: StoredFile) -> None:
         await self._rows.insert({

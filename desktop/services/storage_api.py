@@ -50,7 +50,6 @@ class StoredFile:
     object_id: str | None
     size_bytes: int
     sha256: str
-    md5: str  # what Storage's ETag holds, to recognise our own object on a retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +101,10 @@ class _HashingReader:
         self._source = source
         self._chunk_bytes = chunk_bytes
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
 
     def read(self) -> bytes:
         chunk = self._source.read(self._chunk_bytes)
         self.sha256.update(chunk)
-        self.md5.update(chunk)
         return chunk
 
     def size_and_first_chunk(self) -> tuple[int, bytes]:
@@ -270,7 +267,6 @@ class StorageApi:
             object_id=str(object_id) if object_id is not None else None,
             size_bytes=size_bytes,
             sha256=reader.sha256.hexdigest(),
-            md5=reader.md5.hexdigest(),
         )
 
     async def download_to(
@@ -468,5 +464,4 @@ class StorageApi:
             object_id=None,
             size_bytes=offset,
             sha256=reader.sha256.hexdigest(),
-            md5=reader.md5.hexdigest(),
         )

@@ -15,7 +15,7 @@ import contextlib
 import select
 import ssl
 import typing
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 
 import httpcore
 import httpx
@@ -76,18 +76,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         local_addr = None if local_address is None else (local_address, 0)
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=local_addr, limit=_STREAM_LIMIT
-                )
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from error
-        stream = AsyncioStream(reader, writer)
-        stream.apply(socket_options)
-        return stream
+        opening = asyncio.open_connection(host, port, local_addr=local_addr, limit=_STREAM_LIMIT)
+        return await _connected(opening, timeout, f"{host}:{port}", socket_options)
 
     async def connect_unix_socket(
         self,
@@ -95,19 +85,29 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_unix_connection(path, limit=_STREAM_LIMIT)
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(f"connecting to {path} timed out") from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from error
-        stream = AsyncioStream(reader, writer)
-        stream.apply(socket_options)
-        return stream
+        opening = asyncio.open_unix_connection(path, limit=_STREAM_LIMIT)
+        return await _connected(opening, timeout, path, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _connected(
+    opening: Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]],
+    timeout: float | None,
+    where: str,
+    socket_options: Iterable[SocketOption] | None,
+) -> AsyncioStream:
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await opening
+    except TimeoutError as error:
+        raise httpcore.ConnectTimeout(f"connecting to {where} timed out") from error
+    except OSError as error:
+        raise httpcore.ConnectError(str(error)) from error
+    stream = AsyncioStream(reader, writer)
+    stream.apply(socket_options)
+    return stream
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):

@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.harness import ServerProcess, median, server_process
@@ -28,19 +29,27 @@ from benchmarks.pipeline_harness import BUCKET, bench
 CEILING = "ceiling: bare httpx, x5, bulk rows"
 
 
+def new_row(document_id: str, path: Path, data: bytes, sha256: str) -> dict[str, object]:
+    """The ``attachments`` row of one upload (its object goes to ``row["object_path"]``)."""
+    upload_id = str(uuid.uuid4())
+    return {
+        "id": upload_id, "document_id": document_id, "bucket": BUCKET,
+        "object_path": f"{document_id}/{upload_id}/{path.name}", "file_name": path.name,
+        "size_bytes": len(data), "sha256": sha256,
+    }  # fmt: skip
+
+
 def official_sequential(server: ServerProcess, paths: list[Path], document_id: str) -> None:
     from supabase import create_client
 
     client = create_client(server.url, server.service_key)
     for path in paths:
         data = path.read_bytes()
-        upload_id = str(uuid.uuid4())
-        key = f"{document_id}/{upload_id}/{path.name}"
-        client.storage.from_(BUCKET).upload(key, data, {"content-type": "application/octet-stream"})
-        client.table("attachments").insert({
-            "id": upload_id, "document_id": document_id, "bucket": BUCKET, "object_path": key,
-            "file_name": path.name, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-        }).execute()  # fmt: skip
+        row = new_row(document_id, path, data, hashlib.sha256(data).hexdigest())
+        client.storage.from_(BUCKET).upload(
+            str(row["object_path"]), data, {"content-type": "application/octet-stream"}
+        )
+        client.table("attachments").insert(row).execute()
 
 
 async def official_concurrent(
@@ -54,15 +63,11 @@ async def official_concurrent(
     async def one(path: Path) -> None:
         async with slots:
             data = path.read_bytes()
-            upload_id = str(uuid.uuid4())
-            key = f"{document_id}/{upload_id}/{path.name}"
+            row = new_row(document_id, path, data, hashlib.sha256(data).hexdigest())
             await client.storage.from_(BUCKET).upload(
-                key, data, {"content-type": "application/octet-stream"}
+                str(row["object_path"]), data, {"content-type": "application/octet-stream"}
             )
-            await client.table("attachments").insert({
-                "id": upload_id, "document_id": document_id, "bucket": BUCKET, "object_path": key,
-                "file_name": path.name, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            }).execute()  # fmt: skip
+            await client.table("attachments").insert(row).execute()
 
     await asyncio.gather(*(one(p) for p in paths))
 
@@ -80,27 +85,24 @@ async def bare_httpx(
         async def flush() -> None:
             batch = rows[:]
             rows.clear()
-            await client.post(
+            inserted = await client.post(
                 f"{server.url}/rest/v1/attachments",
                 json=batch,
                 headers={"Prefer": "return=minimal"},
             )
+            inserted.raise_for_status()
 
         async def one(path: Path) -> None:
             async with slots:
                 data = await asyncio.to_thread(path.read_bytes)
-                upload_id = str(uuid.uuid4())
-                key = f"{document_id}/{upload_id}/{path.name}"
+                row = new_row(document_id, path, data, "0" * 64)  # the ceiling skips hashing
                 stored = await client.post(
-                    f"{server.url}/storage/v1/object/{BUCKET}/{key}",
+                    f"{server.url}/storage/v1/object/{BUCKET}/{row['object_path']}",
                     content=data,
                     headers={"Content-Type": "application/octet-stream"},
                 )
                 stored.raise_for_status()
-            rows.append({
-                "id": upload_id, "document_id": document_id, "bucket": BUCKET, "object_path": key,
-                "file_name": path.name, "size_bytes": len(data), "sha256": "0" * 64,
-            })  # fmt: skip
+            rows.append(row)
             if len(rows) >= 20:
                 await flush()
 
@@ -137,25 +139,21 @@ def main() -> None:
                 results.setdefault(f"ours, concurrency {concurrency}", []).append(
                     asyncio.run(ours_rounds(concurrency))
                 )
-            document_id = str(uuid.uuid4())
-            _insert_document(server, document_id)
-            started = time.perf_counter()
-            official_sequential(server, paths, document_id)
-            results.setdefault("official supabase client, sequential", []).append(
-                time.perf_counter() - started
-            )
-            document_id = str(uuid.uuid4())
-            _insert_document(server, document_id)
-            started = time.perf_counter()
-            asyncio.run(official_concurrent(server, paths, document_id, 5))
-            results.setdefault("official supabase client, asyncio x5", []).append(
-                time.perf_counter() - started
-            )
-            document_id = str(uuid.uuid4())
-            _insert_document(server, document_id)
-            started = time.perf_counter()
-            asyncio.run(bare_httpx(server, paths, document_id, 5))
-            results.setdefault(CEILING, []).append(time.perf_counter() - started)
+            references: dict[str, Callable[[str], object]] = {
+                "official supabase client, sequential": lambda d: official_sequential(
+                    server, paths, d
+                ),
+                "official supabase client, asyncio x5": lambda d: asyncio.run(
+                    official_concurrent(server, paths, d, 5)
+                ),
+                CEILING: lambda d: asyncio.run(bare_httpx(server, paths, d, 5)),
+            }
+            for name, upload_all in references.items():
+                document_id = str(uuid.uuid4())  # each run registers into a document of its own
+                _insert_document(server, document_id)
+                started = time.perf_counter()
+                upload_all(document_id)
+                results.setdefault(name, []).append(time.perf_counter() - started)
             gc.collect()
     print(
         f"{args.files} files x 16 KiB, object + row each; median of {args.runs} alternating rounds"
